@@ -1,0 +1,1 @@
+"""A Slack bot that answers people with OpenAI's Responses API."""

@@ -1,0 +1,1 @@
+"""The Responses API: typed stream events, a pure reducer, and the HTTP client."""

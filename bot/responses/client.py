@@ -1,0 +1,148 @@
+"""POST {base}/responses with stream=true; typed events out.
+
+Knows nothing of Slack or the database. Failures before the first event are
+retried with backoff (connection errors, timeouts, 429, 5xx), honouring
+`retry-after`; once an event has been yielded, a failure is raised as it is,
+because the caller has already shown part of the answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from bot.responses.errors import (
+    ModelError,
+    ModelRejected,
+    ModelStalled,
+    ModelStreamBroken,
+    ModelUnavailable,
+)
+from bot.responses.events import Event, parse_event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4  # the first try included
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    total_budget: float = 30.0  # seconds spent waiting, at most
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        backoff = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        return backoff * random.uniform(0.5, 1.0)  # jitter spreads retries of many answers
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _error_from_body(status: int, body: bytes) -> tuple[str, str]:
+    try:
+        error = json.loads(body).get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    if not isinstance(error, dict):
+        error = {}
+    code = error.get("code") or error.get("type") or ""
+    message = error.get("message") or f"HTTP {status}"
+    return str(code), str(message)
+
+
+class ResponsesClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        idle_timeout: float = 60.0,
+        max_connections: int = 100,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/responses"
+        self._retry = retry or RetryPolicy()
+        self._http = httpx.AsyncClient(
+            headers={"Authorization": f"Bearer {api_key}"},
+            # The read timeout bounds the silence between two events, not the answer.
+            timeout=httpx.Timeout(connect=10.0, read=idle_timeout, write=10.0, pool=60.0),
+            # Sized for the expected concurrency: httpx's pool rescans its waiters.
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=32),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]:
+        """Stream one response. `request` is the JSON body without `stream`."""
+        body = {**request, "stream": True}
+        waited = 0.0
+        for attempt in range(1, self._retry.attempts + 1):
+            yielded = False
+            try:
+                async for event in self._stream_once(body):
+                    yielded = True
+                    yield event
+                return
+            except ModelUnavailable as error:
+                if yielded:
+                    if isinstance(error, ModelStalled):
+                        raise
+                    raise ModelStreamBroken(error.message, status=error.status) from error
+                delay = self._retry.delay(attempt, error.retry_after)
+                if attempt == self._retry.attempts or waited + delay > self._retry.total_budget:
+                    raise
+                log.warning(
+                    "model unavailable (%s %s), retry %d in %.1fs",
+                    error.status or "-", error.code or error.message, attempt, delay,
+                )
+                waited += delay
+                await asyncio.sleep(delay)
+
+    async def _stream_once(self, body: dict[str, Any]) -> AsyncIterator[Event]:
+        try:
+            async with self._http.stream("POST", self._url, json=body) as response:
+                if response.status_code >= 400:
+                    raise self._http_error(response.status_code, await response.aread(),
+                                           response.headers)
+                async for sse in EventSource(response).aiter_sse():
+                    if not sse.data or sse.data == "[DONE]":
+                        continue
+                    try:
+                        data = json.loads(sse.data)
+                    except ValueError:
+                        log.warning("ignoring a stream event that is not JSON")
+                        continue
+                    event = parse_event(data)
+                    if event is not None:
+                        yield event
+        except httpx.ReadTimeout as error:
+            raise ModelStalled("the model stopped sending for too long") from error
+        except httpx.TimeoutException as error:
+            raise ModelUnavailable("the model did not answer in time") from error
+        except (httpx.TransportError, SSEError) as error:
+            raise ModelUnavailable(f"connection to the model failed: {type(error).__name__}") \
+                from error
+
+    @staticmethod
+    def _http_error(status: int, body: bytes, headers: httpx.Headers) -> ModelError:
+        code, message = _error_from_body(status, body)
+        if status == 429 or status >= 500:
+            return ModelUnavailable(message, status=status, code=code,
+                                    retry_after=_retry_after(headers))
+        return ModelRejected(message, status=status, code=code)

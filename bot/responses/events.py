@@ -1,0 +1,162 @@
+"""Stream events of the Responses API as small tagged values.
+
+Events are told apart by their `type` field alone, so a stream framed with
+`event:` lines and one with bare `data:` lines (as some proxies send) parse the
+same. Unknown types and unknown fields are ignored: the API and proxies add
+both over time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Started:
+    """`response.created` / `response.in_progress`: the response has an id."""
+
+    response_id: str
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    part: tuple[int, int]  # (output_index, content_index)
+    delta: str
+
+
+@dataclass(frozen=True)
+class TextDone:
+    part: tuple[int, int]
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolActivity:
+    """Progress of work that is not text: a web search, a function call, reasoning."""
+
+    kind: str  # e.g. "web_search_call", "function_call", "reasoning"
+    done: bool
+
+
+@dataclass(frozen=True)
+class Completed:
+    response_id: str
+    usage: Usage | None
+    output_text: str  # the full text as the final response carries it
+
+
+@dataclass(frozen=True)
+class Incomplete:
+    response_id: str
+    usage: Usage | None
+    reason: str
+    output_text: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    response_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StreamError:
+    """An `error` event mid-stream; its fields are nested under `error`."""
+
+    code: str
+    message: str
+
+
+Event = Started | TextDelta | TextDone | ToolActivity | Completed | Incomplete | Failed | StreamError
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _part(data: dict[str, Any]) -> tuple[int, int]:
+    return (_int(data.get("output_index")), _int(data.get("content_index")))
+
+
+def _usage(response: dict[str, Any]) -> Usage | None:
+    usage = response.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    return Usage(
+        input_tokens=_int(usage.get("input_tokens")),
+        output_tokens=_int(usage.get("output_tokens")),
+        total_tokens=_int(usage.get("total_tokens")),
+    )
+
+
+def output_text(response: dict[str, Any]) -> str:
+    """The text of every `output_text` part of a final response, joined by blank lines."""
+    texts: list[str] = []
+    output = response.get("output")
+    for item in output if isinstance(output, list) else []:
+        if not isinstance(item, dict) or item.get("type") != "message":
+            continue
+        content = item.get("content")
+        for part in content if isinstance(content, list) else []:
+            if isinstance(part, dict) and part.get("type") == "output_text":
+                texts.append(_str(part.get("text")))
+    return "\n\n".join(text for text in texts if text)
+
+
+def _error_fields(data: dict[str, Any]) -> tuple[str, str]:
+    # Recorded streams nest the fields under `error`; the spec shows them flat.
+    nested = data.get("error")
+    source = nested if isinstance(nested, dict) else data
+    code = _str(source.get("code")) or _str(source.get("type")) or "error"
+    return code, _str(source.get("message"))
+
+
+def parse_event(data: Any) -> Event | None:
+    """One decoded `data:` payload → an Event, or None for what the bot does not use."""
+    if not isinstance(data, dict):
+        return None
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        return None
+    response = data.get("response")
+    response = response if isinstance(response, dict) else {}
+    response_id = _str(response.get("id"))
+
+    if kind in ("response.created", "response.in_progress", "response.queued"):
+        return Started(response_id) if response_id else None
+    if kind == "response.output_text.delta":
+        return TextDelta(_part(data), _str(data.get("delta")))
+    if kind == "response.output_text.done":
+        return TextDone(_part(data), _str(data.get("text")))
+    if kind == "response.completed":
+        return Completed(response_id, _usage(response), output_text(response))
+    if kind == "response.incomplete":
+        details = response.get("incomplete_details")
+        reason = _str(details.get("reason")) if isinstance(details, dict) else ""
+        return Incomplete(response_id, _usage(response), reason or "unknown", output_text(response))
+    if kind == "response.failed":
+        error = response.get("error")
+        code, message = _error_fields({"error": error} if isinstance(error, dict) else {})
+        return Failed(response_id, code if error else "failed", message)
+    if kind == "error":
+        code, message = _error_fields(data)
+        return StreamError(code, message)
+    if kind in ("response.output_item.added", "response.output_item.done"):
+        item = data.get("item")
+        item_type = _str(item.get("type")) if isinstance(item, dict) else ""
+        if item_type and item_type != "message":
+            return ToolActivity(item_type, kind.endswith(".done"))
+    return None

@@ -1,0 +1,119 @@
+"""Fold stream events into the state of one answer. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from bot.responses.events import (
+    Completed,
+    Event,
+    Failed,
+    Incomplete,
+    Started,
+    StreamError,
+    TextDelta,
+    TextDone,
+    ToolActivity,
+    Usage,
+)
+
+
+class Ending(Enum):
+    """How an answer ended; None on the state while it still streams."""
+
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"  # cut short (e.g. max_output_tokens); text kept, stored
+    FAILED = "failed"  # response.failed or an error event: not stored as a chain head
+
+
+@dataclass(frozen=True)
+class Answer:
+    response_id: str = ""
+    parts: tuple[tuple[tuple[int, int], str], ...] = ()
+    ending: Ending | None = None
+    usage: Usage | None = None
+    error_code: str = ""
+    error_message: str = ""
+    incomplete_reason: str = ""
+    busy_with: str = ""  # the kind of non-text work under way, "" when none
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(text for _, text in self.parts if text)
+
+    @property
+    def ended(self) -> bool:
+        return self.ending is not None
+
+    @property
+    def stored(self) -> bool:
+        """The API stored this response, so the thread's chain may move to it."""
+        return bool(self.response_id) and self.ending in (Ending.COMPLETED, Ending.INCOMPLETE)
+
+
+def _set_part(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
+    parts = list(answer.parts)
+    index = {k: i for i, (k, _) in enumerate(parts)}
+    if key in index:
+        i = index[key]
+        parts[i] = (key, parts[i][1] + text if append else text)
+    else:
+        parts.append((key, text))
+        parts.sort(key=lambda p: p[0])
+    return replace(answer, parts=tuple(parts), busy_with="")
+
+
+def reduce(answer: Answer, event: Event) -> Answer:
+    """The answer after one more event. Events after the end change nothing."""
+    if answer.ended:
+        return answer
+    match event:
+        case Started(response_id):
+            return replace(answer, response_id=answer.response_id or response_id)
+        case TextDelta(part, delta):
+            return _set_part(answer, part, delta, append=True) if delta else answer
+        case TextDone(part, text):
+            return _set_part(answer, part, text, append=False)
+        case ToolActivity(kind, done):
+            return replace(answer, busy_with="" if done else kind)
+        case Completed(response_id, usage, output_text):
+            answer = replace(
+                answer,
+                response_id=response_id or answer.response_id,
+                ending=Ending.COMPLETED,
+                usage=usage,
+                busy_with="",
+            )
+            # A stream that sent no deltas (some proxies) still carries the final text.
+            if output_text and not answer.text:
+                answer = replace(answer, parts=(((0, 0), output_text),))
+            return answer
+        case Incomplete(response_id, usage, reason, output_text):
+            answer = replace(
+                answer,
+                response_id=response_id or answer.response_id,
+                ending=Ending.INCOMPLETE,
+                usage=usage,
+                incomplete_reason=reason,
+                busy_with="",
+            )
+            if output_text and not answer.text:
+                answer = replace(answer, parts=(((0, 0), output_text),))
+            return answer
+        case Failed(response_id, code, message):
+            return replace(
+                answer,
+                response_id=response_id or answer.response_id,
+                ending=Ending.FAILED,
+                # An earlier `error` event says more than the generic failure.
+                error_code=answer.error_code or code,
+                error_message=answer.error_message or message,
+                busy_with="",
+            )
+        case StreamError(code, message):
+            # The stream may still send response.failed; the error is final either way.
+            return replace(
+                answer, ending=Ending.FAILED, error_code=code, error_message=message, busy_with=""
+            )
+    return answer

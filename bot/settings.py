@@ -1,0 +1,116 @@
+"""Settings from the environment and a `.env` file (the environment wins).
+
+Every name in CONTRACT.md is a field here, spelled as operators set it.
+`load_settings()` turns a validation failure into one line that names what to
+set, and never echoes a value: tokens and keys must not reach a terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_INSTRUCTIONS = (
+    "You are a helpful assistant in a Slack workspace. Each user message starts with "
+    "the speaker as a Slack mention such as <@U123>; several people may talk in one "
+    "thread. Answer concisely, in Markdown."
+)
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message is one line, with no secret in it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    SLACK_BOT_TOKEN: str = Field(min_length=1)
+    SLACK_SIGNING_SECRET: str = ""
+    SLACK_APP_TOKEN: str = ""
+    SLACK_API_URL: str = "https://slack.com/api/"
+    OPENAI_API_KEY: str = Field(min_length=1)
+    OPENAI_BASE_URL: str = "https://api.openai.com/v1"
+    OPENAI_MODEL: str = "gpt-4.1"
+    BOT_INSTRUCTIONS: str = DEFAULT_INSTRUCTIONS
+    DATABASE_URL: str = "sqlite+aiosqlite:///bot.db"
+    PORT: int = Field(default=3000, ge=0, le=65535)  # 0: any free port (tests)
+    BOT_STREAM_MODE: Literal["update", "native"] = "update"
+    BOT_UPDATE_INTERVAL: float = Field(default=1.0, ge=0.0, le=60.0)
+    # Extensions to the contract.
+    OPENAI_IDLE_TIMEOUT: float = Field(default=60.0, gt=0.0)
+    BOT_MAX_QUESTION_CHARS: int = Field(default=20_000, ge=1)
+    BOT_MAX_CONCURRENT_ANSWERS: int = Field(default=64, ge=1)
+    BOT_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("SLACK_API_URL")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("OPENAI_BASE_URL")
+    @classmethod
+    def _base_url_without_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("SLACK_API_URL", "OPENAI_BASE_URL")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            # Platforms hand out plain URLs; the bot needs the async driver.
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        return value
+
+    @model_validator(mode="after")
+    def _signing_secret_in_http_mode(self) -> Settings:
+        if not self.SLACK_APP_TOKEN and not self.SLACK_SIGNING_SECRET:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required in HTTP mode "
+                "(or set SLACK_APP_TOKEN for Socket Mode)"
+            )
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.SLACK_APP_TOKEN)
+
+
+_HINTS = {
+    "SLACK_BOT_TOKEN": "the bot token, xoxb-…",
+    "OPENAI_API_KEY": "the key sent to the Responses API",
+}
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first["loc"])
+    if not name:
+        # A model-level check: its message already names the setting.
+        return str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in ("missing", "string_too_short"):
+        hint = _HINTS.get(name)
+        return f"{name} is not set ({hint})" if hint else f"{name} is not set"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{name} is invalid: {message}"
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings, or raise SettingsError with one clear line."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as error:
+        raise SettingsError(
+            f"Setting error: {_describe(error)}. Set it in the environment or in .env."
+        ) from None
