@@ -41,14 +41,14 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay)
-        backoff = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        backoff = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
         return backoff * random.uniform(0.5, 1.0)  # jitter spreads retries of many answers
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
     value = headers.get("retry-after")
     try:
-        return float(value) if value is not None else None
+        return None if value is None else float(value)
     except ValueError:
         return None
 
@@ -74,6 +74,7 @@ class ResponsesClient:
         idle_timeout: float = 60.0,
         max_connections: int = 100,
         retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._url = base_url.rstrip("/") + "/responses"
         self._retry = retry or RetryPolicy()
@@ -83,6 +84,7 @@ class ResponsesClient:
             timeout=httpx.Timeout(connect=10.0, read=idle_timeout, write=10.0, pool=60.0),
             # Sized for the expected concurrency: httpx's pool rescans its waiters.
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=32),
+            transport=transport,
         )
 
     async def aclose(self) -> None:
@@ -109,7 +111,10 @@ class ResponsesClient:
                     raise
                 log.warning(
                     "model unavailable (%s %s), retry %d in %.1fs",
-                    error.status or "-", error.code or error.message, attempt, delay,
+                    error.status or "-",
+                    error.code or error.message,
+                    attempt,
+                    delay,
                 )
                 waited += delay
                 await asyncio.sleep(delay)
@@ -118,8 +123,9 @@ class ResponsesClient:
         try:
             async with self._http.stream("POST", self._url, json=body) as response:
                 if response.status_code >= 400:
-                    raise self._http_error(response.status_code, await response.aread(),
-                                           response.headers)
+                    raise self._http_error(
+                        response.status_code, await response.aread(), response.headers
+                    )
                 async for sse in EventSource(response).aiter_sse():
                     if not sse.data or sse.data == "[DONE]":
                         continue
@@ -136,13 +142,15 @@ class ResponsesClient:
         except httpx.TimeoutException as error:
             raise ModelUnavailable("the model did not answer in time") from error
         except (httpx.TransportError, SSEError) as error:
-            raise ModelUnavailable(f"connection to the model failed: {type(error).__name__}") \
-                from error
+            raise ModelUnavailable(
+                f"connection to the model failed: {type(error).__name__}"
+            ) from error
 
     @staticmethod
     def _http_error(status: int, body: bytes, headers: httpx.Headers) -> ModelError:
         code, message = _error_from_body(status, body)
         if status == 429 or status >= 500:
-            return ModelUnavailable(message, status=status, code=code,
-                                    retry_after=_retry_after(headers))
+            return ModelUnavailable(
+                message, status=status, code=code, retry_after=_retry_after(headers)
+            )
         return ModelRejected(message, status=status, code=code)

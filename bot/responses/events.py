@@ -76,7 +76,9 @@ class StreamError:
     message: str
 
 
-Event = Started | TextDelta | TextDone | ToolActivity | Completed | Incomplete | Failed | StreamError
+Event = (
+    Started | TextDelta | TextDone | ToolActivity | Completed | Incomplete | Failed | StreamError
+)
 
 
 def _str(value: Any) -> str:

@@ -1,0 +1,116 @@
+"""`python -m bot console`: a local console that behaves as one Slack thread.
+
+For trying prompts and settings without a workspace. It uses the same
+conversation core, model client and database as the bot; only the delivery
+differs (text streams to the terminal). Type `/new` for a new thread, an
+empty line or Ctrl-D to leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import TextIO
+
+from bot import logs
+from bot.conversation.answer import Conversation, Options
+from bot.conversation.turn import Turn
+from bot.responses.client import ResponsesClient
+from bot.settings import SettingsError, load_settings
+from bot.slack.update_delivery import activity_label
+from bot.store import Store
+
+USER = "UCONSOLE"
+
+
+class ConsoleDelivery:
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._printed = ""
+
+    async def start(self) -> None:
+        self._out.write("bot> ")
+        self._out.flush()
+
+    async def show(self, text: str) -> None:
+        if text.startswith(self._printed):
+            self._out.write(text[len(self._printed) :])
+            self._out.flush()
+            self._printed = text
+
+    async def working(self, activity: str) -> None:
+        if not self._printed:
+            self._out.write(f"({activity_label(activity)}) ")
+            self._out.flush()
+
+    async def finish(self, text: str, notice: str | None = None) -> None:
+        if not self._printed:
+            self._out.write("bot> " if not text and notice else "")
+        await self.show(text or self._printed)
+        if notice:
+            self._out.write(("\n" if self._printed else "") + f"[{notice}]")
+        self._out.write("\n\n")
+        self._out.flush()
+
+
+async def chat(lines: TextIO, out: TextIO) -> None:
+    settings = load_settings(console=True)
+    store = await Store.open(settings.DATABASE_URL)
+    model = ResponsesClient(
+        settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, idle_timeout=settings.OPENAI_IDLE_TIMEOUT
+    )
+    conversation = Conversation(
+        store,
+        model,
+        Options(
+            model=settings.OPENAI_MODEL,
+            instructions=settings.BOT_INSTRUCTIONS,
+            max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
+        ),
+    )
+    thread = f"{time.time():.6f}"
+    out.write(
+        f"Console thread {thread} with {settings.OPENAI_MODEL} at {settings.OPENAI_BASE_URL}."
+        " Type /new for a new thread; an empty line or Ctrl-D leaves.\n\n"
+    )
+    try:
+        while True:
+            out.write("you> ")
+            out.flush()
+            line = await asyncio.to_thread(lines.readline)
+            question = line.strip()
+            if not question:
+                break
+            if question == "/new":
+                thread = f"{time.time():.6f}"
+                out.write(f"New thread {thread}.\n\n")
+                continue
+            turn = Turn(
+                team_id="console",
+                channel_id="console",
+                thread_ts=thread,
+                user_id=USER,
+                message_ts=f"{time.time():.6f}",
+                text=question,
+            )
+            if turn.message_ts == thread:
+                thread = turn.message_ts  # same instant: still one thread
+            await conversation.answer(turn, ConsoleDelivery(out))
+    finally:
+        await model.aclose()
+        await store.close()
+
+
+def main() -> int:
+    try:
+        settings = load_settings(console=True)
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    logs.configure("WARNING", settings.OPENAI_API_KEY)
+    try:
+        asyncio.run(chat(sys.stdin, sys.stdout))
+    except KeyboardInterrupt:
+        print()
+    return 0

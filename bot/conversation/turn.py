@@ -1,0 +1,25 @@
+"""What the core is handed: who asked what, where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Turn:
+    team_id: str
+    channel_id: str
+    thread_ts: str  # the conversation: the thread the answer goes into
+    user_id: str
+    message_ts: str  # the user's message (for /ask, the command's trigger id)
+    text: str
+    one_off: bool = False  # /ask: no earlier context is sent, none is kept
+
+    @property
+    def thread(self) -> tuple[str, str, str]:
+        return (self.team_id, self.channel_id, self.thread_ts)
+
+    @property
+    def key(self) -> str:
+        """Identifies the user's message, so it is answered once however often it arrives."""
+        return f"{self.team_id}:{self.channel_id}:{self.message_ts}"

@@ -1,0 +1,189 @@
+"""One running bot: everything it owns, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation.answer import Conversation, Options
+from bot.conversation.queue import TurnQueue
+from bot.responses.client import ResponsesClient
+from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.deliveries import Deliveries
+from bot.slack.history import SlackHistory
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SEEN_KEPT = timedelta(days=2)  # Slack retries for minutes; two days is ample
+SHUTDOWN_GRACE = 30.0  # seconds answers under way get to finish on stop
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message is one line for the operator."""
+
+
+class Bot:
+    def __init__(self) -> None:
+        self.port = 0
+        self.ready = False
+        self._store: Store | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._model: ResponsesClient | None = None
+        self._queue: TurnQueue | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket: object | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings, host: str = "0.0.0.0") -> Bot:
+        bot = cls()
+        try:
+            await bot._start(settings, host)
+        except BaseException:
+            await bot.stop()
+            raise
+        return bot
+
+    async def _start(self, settings: Settings, host: str) -> None:
+        try:
+            self._store = await Store.open(settings.DATABASE_URL)
+        except Exception as error:
+            raise StartupError(
+                f"Cannot open the database at DATABASE_URL: {type(error).__name__}"
+            ) from error
+        self._session = aiohttp.ClientSession()
+        # One shared session: slack_sdk otherwise opens a connection per call.
+        client = AsyncWebClient(
+            token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, session=self._session
+        )
+        bot_user_id = await self._who_am_i(client)
+        self._model = ResponsesClient(
+            settings.OPENAI_BASE_URL,
+            settings.OPENAI_API_KEY,
+            idle_timeout=settings.OPENAI_IDLE_TIMEOUT,
+            max_connections=settings.BOT_MAX_CONCURRENT_ANSWERS + 8,
+        )
+        conversation = Conversation(
+            self._store,
+            self._model,
+            Options(
+                model=settings.OPENAI_MODEL,
+                instructions=settings.BOT_INSTRUCTIONS,
+                max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
+            ),
+            SlackHistory(client, bot_user_id),
+        )
+        self._queue = TurnQueue(
+            conversation.answer, max_running=settings.BOT_MAX_CONCURRENT_ANSWERS
+        )
+        deliveries = Deliveries(
+            client,
+            self._session,
+            mode=settings.BOT_STREAM_MODE,
+            interval=settings.BOT_UPDATE_INTERVAL,
+        )
+        app = build_app(
+            client,
+            signing_secret=settings.SLACK_SIGNING_SECRET,
+            socket_mode=settings.socket_mode,
+            queue=self._queue,
+            deliveries=deliveries,
+        )
+        self._housekeeping = asyncio.create_task(self._forget_old_events())
+        if settings.socket_mode:
+            await self._serve_socket_mode(app, settings.SLACK_APP_TOKEN)
+        else:
+            await self._serve_http(app, host, settings.PORT)
+        self.ready = True
+        log.info(
+            "bot ready: %s, stream mode %s, model %s",
+            "socket mode" if settings.socket_mode else f"HTTP on port {self.port}",
+            settings.BOT_STREAM_MODE,
+            settings.OPENAI_MODEL,
+        )
+
+    @staticmethod
+    async def _who_am_i(client: AsyncWebClient) -> str | None:
+        try:
+            auth = await client.auth_test()
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown error")
+            raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({code}).") from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise StartupError(
+                f"Cannot reach Slack at SLACK_API_URL ({type(error).__name__})."
+            ) from None
+        user_id = auth.get("user_id")
+        return str(user_id) if user_id else None
+
+    async def _serve_http(self, app: AsyncApp, host: str, port: int) -> None:
+        async def events(request: web.Request) -> web.Response:
+            response = await app.async_dispatch(await to_bolt_request(request))
+            return await to_aiohttp_response(response)
+
+        async def healthz(_: web.Request) -> web.Response:
+            return web.json_response({"ok": self.ready}, status=200 if self.ready else 503)
+
+        web_app = web.Application(client_max_size=1024**2)
+        web_app.router.add_post("/slack/events", events)
+        web_app.router.add_get("/healthz", healthz)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        try:
+            await site.start()
+        except OSError as error:
+            raise StartupError(f"Cannot listen on PORT {port}: {error.strerror}.") from None
+        sockets = getattr(site._server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+
+    async def _serve_socket_mode(self, app: AsyncApp, app_token: str) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, app_token)
+        await handler.connect_async()  # type: ignore[no-untyped-call]
+        self._socket = handler
+
+    async def _forget_old_events(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                assert self._store is not None
+                await self._store.forget_seen(SEEN_KEPT)
+            await asyncio.sleep(3600)
+
+    async def idle(self) -> None:
+        """Return once no answer is queued or running."""
+        if self._queue is not None:
+            await self._queue.idle()
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+        self.ready = False
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[attr-defined]
+        if self._queue is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.idle(), grace)
+            await self._queue.close()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._housekeeping
+        if self._model is not None:
+            await self._model.aclose()
+        if self._session is not None:
+            await self._session.close()
+        if self._store is not None:
+            await self._store.close()

@@ -1,0 +1,1 @@
+"""Slack in and out: bolt app, payload classification, and answer delivery."""

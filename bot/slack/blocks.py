@@ -1,0 +1,41 @@
+"""The payload of one bot message. Pure.
+
+Answers go in a `markdown` block, so Slack renders the model's Markdown itself
+(12,000 characters across a message's markdown blocks). Where Slack refuses
+that, the text is converted to mrkdwn and sent as plain `text` (about 4,000).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.render.mrkdwn import to_mrkdwn
+from bot.render.split import SLACK_MARKDOWN_LIMIT, SLACK_TEXT_LIMIT
+
+# Room left in a message for a header and a notice.
+MARKDOWN_CHUNK = SLACK_MARKDOWN_LIMIT - 1000
+TEXT_CHUNK = SLACK_TEXT_LIMIT - 400
+PREVIEW = 150  # the notification text shown beside the blocks
+
+
+def preview(markdown: str) -> str:
+    plain = " ".join(to_mrkdwn(markdown).split())
+    return plain if len(plain) <= PREVIEW else plain[: PREVIEW - 1] + "…"
+
+
+def message(
+    markdown: str, *, header: str = "", as_markdown: bool = True, notice: str | None = None
+) -> dict[str, Any]:
+    """`text` and `blocks` for chat.postMessage / chat.update."""
+    if not as_markdown:
+        parts = [header, to_mrkdwn(markdown), f"_{notice}_" if notice else ""]
+        return {"text": "\n\n".join(p for p in parts if p) or " "}
+    blocks: list[dict[str, Any]] = []
+    if header:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": header}})
+    if markdown.strip():
+        blocks.append({"type": "markdown", "text": markdown})
+    if notice:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{notice}_"}]})
+    fallback = preview(markdown) or notice or header or " "
+    return {"text": fallback, "blocks": blocks}

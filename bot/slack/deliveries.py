@@ -1,0 +1,56 @@
+"""Choose how an answer reaches Slack: the stream mode, the thread, the private fallback."""
+
+from __future__ import annotations
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation.delivery import Delivery
+from bot.conversation.turn import Turn
+from bot.slack.native_delivery import NativeDelivery
+from bot.slack.private_delivery import PrivateDelivery
+from bot.slack.thread_writer import ThreadWriter
+from bot.slack.update_delivery import UpdateDelivery
+
+MAX_QUESTION_IN_HEADER = 2_500  # a section block holds 3,000
+
+
+def ask_header(turn: Turn) -> str:
+    question = turn.text
+    if len(question) > MAX_QUESTION_IN_HEADER:
+        question = question[: MAX_QUESTION_IN_HEADER - 1] + "…"
+    return f"<@{turn.user_id}> asked: {question}"
+
+
+class Deliveries:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        session: aiohttp.ClientSession,
+        *,
+        mode: str,
+        interval: float,
+    ) -> None:
+        self._client = client
+        self._session = session
+        self._mode = mode
+        self._interval = interval
+
+    def in_thread(self, turn: Turn) -> Delivery:
+        writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
+        if self._mode == "native":
+            return NativeDelivery(
+                self._client,
+                writer,
+                self._interval,
+                recipient_user_id=turn.user_id,
+                recipient_team_id=turn.team_id or None,
+            )
+        return UpdateDelivery(writer, self._interval)
+
+    def for_ask(self, turn: Turn, response_url: str) -> Delivery:
+        """/ask answers in the channel as a new message, or privately where it may not post."""
+        header = ask_header(turn)
+        writer = ThreadWriter(self._client, turn.channel_id, None, header=header)
+        private = PrivateDelivery(self._session, response_url, header) if response_url else None
+        return UpdateDelivery(writer, self._interval, cannot_post=private)

@@ -1,0 +1,68 @@
+"""A thread's earlier messages, read from Slack only to rebuild a lost chain.
+
+`conversations.replies` can be limited to one call a minute, so this is never
+on the path of an ordinary turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation.request import Said
+from bot.conversation.turn import Turn
+from bot.slack.calls import slack_error
+from bot.slack.payloads import strip_mention
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES = 40
+MAX_CHARS = 24_000
+
+
+def recent_said(
+    messages: list[dict[str, Any]], *, before_ts: str, bot_user_id: str | None
+) -> tuple[Said, ...]:
+    """The messages before `before_ts`, newest kept first within the bounds, in thread order."""
+    said: list[Said] = []
+    total = 0
+    earlier = [m for m in messages if isinstance(m, dict) and _ts(m) < float(before_ts)]
+    for message in reversed(earlier[-MAX_MESSAGES:]):
+        text = strip_mention(str(message.get("text") or ""), bot_user_id)
+        if not text:
+            continue
+        total += len(text)
+        if total > MAX_CHARS:
+            break
+        from_bot = bool(message.get("bot_id")) or message.get("user") == bot_user_id
+        said.append(Said(speaker="" if from_bot else str(message.get("user") or ""), text=text))
+    return tuple(reversed(said))
+
+
+def _ts(message: dict[str, Any]) -> float:
+    try:
+        return float(message.get("ts") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+class SlackHistory:
+    def __init__(self, client: AsyncWebClient, bot_user_id: str | None) -> None:
+        self._client = client
+        self._bot_user_id = bot_user_id
+
+    async def earlier(self, turn: Turn) -> tuple[Said, ...]:
+        if turn.one_off:
+            return ()
+        try:
+            response = await self._client.conversations_replies(
+                channel=turn.channel_id, ts=turn.thread_ts, limit=MAX_MESSAGES * 2
+            )
+        except SlackApiError as error:
+            log.warning("could not read the thread's history (%s)", slack_error(error))
+            return ()
+        messages = response.get("messages") or []
+        return recent_said(messages, before_ts=turn.message_ts, bot_user_id=self._bot_user_id)

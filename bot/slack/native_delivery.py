@@ -1,0 +1,123 @@
+"""`native` mode: Slack's chat.startStream / appendStream / stopStream.
+
+A stream Slack stops accepting (`message_not_in_streaming_state` after about
+five minutes, or any other streaming error) is finished with chat.update,
+text intact.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.calls import RateLimited, must_land, once, slack_error
+from bot.slack.pacing import Pacer
+from bot.slack.thread_writer import ThreadWriter
+from bot.slack.update_delivery import activity_label
+
+log = logging.getLogger(__name__)
+
+APPEND_LIMIT = 11_000  # markdown_text per call holds 12,000
+
+
+class NativeDelivery:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        writer: ThreadWriter,
+        interval: float,
+        *,
+        recipient_user_id: str | None,
+        recipient_team_id: str | None,
+    ) -> None:
+        self._client = client
+        self._writer = writer  # finishes the message with chat.update when streaming fails
+        self._interval = interval
+        self._recipient = {
+            k: v
+            for k, v in (
+                ("recipient_user_id", recipient_user_id),
+                ("recipient_team_id", recipient_team_id),
+            )
+            if v
+        }
+        self._ts: str | None = None
+        self._appended = ""  # what Slack has accepted into the stream
+        self._shown = ""
+        self._streaming = False
+        self._pacer: Pacer | None = None
+
+    async def start(self) -> None:
+        response = await must_land(
+            self._client.chat_startStream,
+            channel=self._writer.channel,
+            thread_ts=self._writer.thread_ts,
+            **self._recipient,
+        )
+        self._ts = str(response["ts"])
+        self._streaming = True
+        self._pacer = Pacer(self._append, self._interval)
+
+    async def _append(self, text: str) -> None:
+        if not self._streaming or not text.startswith(self._appended):
+            return  # the stream can only grow; the final write fixes the rest
+        delta = text[len(self._appended) :][:APPEND_LIMIT]
+        if not delta:
+            return
+        try:
+            await once(
+                self._client.chat_appendStream,
+                channel=self._writer.channel,
+                ts=self._ts,
+                markdown_text=delta,
+            )
+        except RateLimited:
+            raise
+        except SlackApiError as error:
+            log.warning("slack stopped accepting the stream (%s)", slack_error(error))
+            self._streaming = False
+            return
+        self._appended += delta
+
+    async def show(self, text: str) -> None:
+        self._shown = text
+        if self._pacer is not None:
+            self._pacer.offer(text)
+
+    async def working(self, activity: str) -> None:
+        # Appended text cannot be taken back, so progress is not streamed; it is logged.
+        log.debug("model busy: %s", activity_label(activity))
+
+    async def finish(self, text: str, notice: str | None = None) -> None:
+        if self._pacer is not None:
+            await self._pacer.close()
+        final = text or self._shown
+        if self._ts is None:
+            ts = await self._writer.post("…", must=True)
+            await self._writer.write_final(ts, final, notice)
+            return
+        if self._streaming and await self._stop(final, notice):
+            return
+        # Streaming failed: write the whole text over the stream's message.
+        await self._writer.write_final(self._ts, final, notice)
+
+    async def _stop(self, final: str, notice: str | None) -> bool:
+        rest = final[len(self._appended) :] if final.startswith(self._appended) else None
+        if rest is None or len(rest) > APPEND_LIMIT or len(final) > self._writer.chunk_limit:
+            return False  # the stream cannot say this; chat.update can
+        tail = rest + (f"\n\n_{notice}_" if notice else "")
+        try:
+            await must_land(
+                self._client.chat_stopStream,
+                channel=self._writer.channel,
+                ts=self._ts,
+                **({"markdown_text": tail} if tail else {}),
+            )
+        except SlackApiError as error:
+            log.warning(
+                "could not stop the stream (%s); finishing with an edit", slack_error(error)
+            )
+            return False
+        return True

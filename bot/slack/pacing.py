@@ -1,0 +1,65 @@
+"""Coalesce a growing text into edits: at most one per interval, the newest text each time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.slack.calls import RateLimited
+
+log = logging.getLogger(__name__)
+
+
+class Pacer:
+    """Sends the latest offered text through `write`, never faster than `interval`.
+
+    The first text goes out at once; later ones wait out the interval, and
+    whatever arrived meanwhile is sent as one edit. A 429 pauses for its
+    `Retry-After`, then the newest text is sent (stale ones are dropped).
+    """
+
+    def __init__(self, write: Callable[[str], Awaitable[None]], interval: float) -> None:
+        self._write = write
+        self._interval = interval
+        self._latest: str | None = None
+        self._dirty = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.sent = ""  # the last text Slack accepted
+
+    def offer(self, text: str) -> None:
+        self._latest = text
+        self._dirty.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        """Stop editing; an edit under way finishes first."""
+        self._closing.set()
+        self._dirty.set()
+        if self._task is not None:
+            await self._task
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
+
+    async def _run(self) -> None:
+        while True:
+            await self._dirty.wait()
+            if self._closing.is_set():
+                return
+            self._dirty.clear()
+            text = self._latest or ""
+            try:
+                await self._write(text)
+                self.sent = text
+            except RateLimited as limited:
+                self._dirty.set()  # the text still needs showing
+                await self._pause(limited.retry_after)
+                continue
+            except Exception as error:  # an interim edit may fail; the final write matters
+                log.warning("an interim edit failed: %s", type(error).__name__)
+            await self._pause(self._interval)

@@ -1,0 +1,70 @@
+"""Pure predicates over Slack payloads: which ones are turns for the bot, and what they ask."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.conversation.turn import Turn
+
+# Subtypes that are still a person writing; every other subtype (edits,
+# deletions, joins, bot messages…) is not a question.
+PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
+
+
+def strip_mention(text: str, bot_user_id: str | None) -> str:
+    """The question without the bot's own mention(s)."""
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(\|[^>]*)?>", "", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def _team(body: dict[str, Any], event: dict[str, Any]) -> str:
+    return str(body.get("team_id") or event.get("team") or "")
+
+
+def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
+    if event.get("bot_id") or event.get("bot_profile"):
+        return False
+    if event.get("subtype") not in PERSON_SUBTYPES:
+        return False
+    user = event.get("user")
+    return isinstance(user, str) and bool(user) and user != bot_user_id
+
+
+def turn_from_event(body: dict[str, Any], bot_user_id: str | None) -> Turn | None:
+    """A mention in a channel, or any message in a DM → a Turn; anything else → None."""
+    event = body.get("event")
+    if not isinstance(event, dict) or not is_from_a_person(event, bot_user_id):
+        return None
+    kind = event.get("type")
+    is_dm = kind == "message" and event.get("channel_type") == "im"
+    if kind != "app_mention" and not is_dm:
+        return None
+    channel, ts = event.get("channel"), event.get("ts")
+    if not isinstance(channel, str) or not isinstance(ts, str) or not channel or not ts:
+        return None
+    thread_ts = event.get("thread_ts")
+    text = event.get("text")
+    return Turn(
+        team_id=_team(body, event),
+        channel_id=channel,
+        thread_ts=thread_ts if isinstance(thread_ts, str) and thread_ts else ts,
+        user_id=str(event["user"]),
+        message_ts=ts,
+        text=strip_mention(text if isinstance(text, str) else "", bot_user_id),
+    )
+
+
+def turn_from_command(command: dict[str, Any]) -> Turn:
+    """`/ask question` → a one-off Turn (no chain)."""
+    trigger = str(command.get("trigger_id") or command.get("command_ts") or "")
+    return Turn(
+        team_id=str(command.get("team_id") or ""),
+        channel_id=str(command.get("channel_id") or ""),
+        thread_ts=f"ask:{trigger}",
+        user_id=str(command.get("user_id") or ""),
+        message_ts=f"ask:{trigger}",
+        text=str(command.get("text") or "").strip(),
+        one_off=True,
+    )

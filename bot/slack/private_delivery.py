@@ -1,0 +1,54 @@
+"""An answer only the asker sees, through a slash command's `response_url`.
+
+Used where the bot may not post (a channel it is not in, a DM between two
+people). A response_url takes five messages in 30 minutes, so the answer is
+not streamed: a placeholder, then the final text in its place.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.conversation import notices
+from bot.render.mrkdwn import to_mrkdwn
+from bot.render.split import split_message
+from bot.slack.blocks import TEXT_CHUNK
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES = 4  # of the five a response_url takes; the placeholder is the first
+
+
+class PrivateDelivery:
+    def __init__(self, session: aiohttp.ClientSession, response_url: str, header: str = "") -> None:
+        self._session = session
+        self._url = response_url
+        self._header = header
+        self._shown = ""
+
+    async def _send(self, text: str, *, replace: bool) -> None:
+        payload: dict[str, Any] = {"response_type": "ephemeral", "text": text}
+        if replace:
+            payload["replace_original"] = True
+        async with self._session.post(self._url, json=payload) as response:
+            if response.status >= 400:
+                log.warning("response_url refused a message: HTTP %s", response.status)
+
+    async def start(self) -> None:
+        await self._send(f"_{notices.THINKING}_", replace=False)
+
+    async def show(self, text: str) -> None:
+        self._shown = text
+
+    async def working(self, activity: str) -> None:
+        return None
+
+    async def finish(self, text: str, notice: str | None = None) -> None:
+        body = to_mrkdwn(text or self._shown)
+        full = "\n\n".join(p for p in (self._header, body, f"_{notice}_" if notice else "") if p)
+        chunks = split_message(full, TEXT_CHUNK)[:MAX_MESSAGES] or [" "]
+        for index, chunk in enumerate(chunks):
+            await self._send(chunk, replace=index == 0)

@@ -1,0 +1,79 @@
+"""The bot's messages of one answer in one thread: post, edit, and write the final text."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.render.split import split_message
+from bot.slack import blocks
+from bot.slack.calls import must_land, once, slack_error
+
+log = logging.getLogger(__name__)
+
+# Slack's answers that mean "not like this": retry the same text as plain mrkdwn.
+REFUSED_MARKDOWN = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_blocks"}
+
+
+class ThreadWriter:
+    def __init__(
+        self, client: AsyncWebClient, channel: str, thread_ts: str | None, header: str = ""
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.header = header
+        self.as_markdown = True
+
+    @property
+    def chunk_limit(self) -> int:
+        return blocks.MARKDOWN_CHUNK if self.as_markdown else blocks.TEXT_CHUNK
+
+    def _payload(
+        self, markdown: str, notice: str | None = None, *, first: bool = True
+    ) -> dict[str, Any]:
+        header = self.header if first else ""
+        return blocks.message(markdown, header=header, as_markdown=self.as_markdown, notice=notice)
+
+    async def post(self, markdown: str, *, first: bool = True, must: bool = False) -> str:
+        """Post a message of this answer; returns its ts."""
+        call = must_land if must else once
+        kwargs = self._payload(markdown, first=first)
+        if self.thread_ts:
+            kwargs["thread_ts"] = self.thread_ts
+        response = await call(self.client.chat_postMessage, channel=self.channel, **kwargs)
+        return str(response["ts"])
+
+    async def edit(self, ts: str, markdown: str) -> None:
+        """An interim edit (may raise RateLimited): shows what fits in one message."""
+        shown = markdown
+        if len(shown) > self.chunk_limit:
+            shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
+        await once(self.client.chat_update, channel=self.channel, ts=ts, **self._payload(shown))
+
+    async def write_final(self, ts: str, markdown: str, notice: str | None) -> None:
+        """The full final text: edits `ts`, continues in further messages when too long."""
+        try:
+            await self._write_final(ts, markdown, notice)
+        except SlackApiError as error:
+            if not self.as_markdown or slack_error(error) not in REFUSED_MARKDOWN:
+                raise
+            log.warning("slack refused a markdown message (%s); sending mrkdwn", slack_error(error))
+            self.as_markdown = False
+            await self._write_final(ts, markdown, notice)
+
+    async def _write_final(self, ts: str, markdown: str, notice: str | None) -> None:
+        chunks = split_message(markdown, self.chunk_limit) or [""]
+        last = len(chunks) - 1
+        for index, chunk in enumerate(chunks):
+            payload = self._payload(chunk, notice if index == last else None, first=index == 0)
+            if index == 0:
+                await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+            else:
+                thread = self.thread_ts or ts
+                await must_land(
+                    self.client.chat_postMessage, channel=self.channel, thread_ts=thread, **payload
+                )

@@ -1,0 +1,86 @@
+"""`update` mode: post at once, then edit the message with chat.update as text arrives."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.conversation import notices
+from bot.conversation.delivery import Delivery
+from bot.slack.calls import slack_error
+from bot.slack.pacing import Pacer
+from bot.slack.thread_writer import ThreadWriter
+
+log = logging.getLogger(__name__)
+
+ACTIVITY = {
+    "web_search_call": "Searching the web…",
+    "file_search_call": "Searching files…",
+    "reasoning": "Thinking it through…",
+    "function_call": "Working on it…",
+    "code_interpreter_call": "Running code…",
+    "image_generation_call": "Drawing…",
+}
+
+# Where the bot may not post, e.g. a DM between two other people or a channel it is not in.
+CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def activity_label(kind: str) -> str:
+    return ACTIVITY.get(kind, "Working on it…")
+
+
+class UpdateDelivery:
+    def __init__(
+        self, writer: ThreadWriter, interval: float, *, cannot_post: Delivery | None = None
+    ) -> None:
+        self._writer = writer
+        self._interval = interval
+        self._cannot_post = cannot_post  # where the answer goes if the bot may not post
+        self._ts: str | None = None
+        self._shown = ""
+        self._pacer: Pacer | None = None
+        self._delegate: Delivery | None = None
+
+    async def start(self) -> None:
+        try:
+            self._ts = await self._writer.post(f"_{notices.THINKING}_")
+        except SlackApiError as error:
+            if self._cannot_post is None or slack_error(error) not in CANNOT_POST:
+                raise
+            log.info("cannot post here (%s); answering privately", slack_error(error))
+            self._delegate = self._cannot_post
+            await self._delegate.start()
+            return
+        self._pacer = Pacer(self._edit, self._interval)
+
+    async def _edit(self, text: str) -> None:
+        assert self._ts is not None
+        await self._writer.edit(self._ts, text)
+
+    async def show(self, text: str) -> None:
+        if self._delegate is not None:
+            await self._delegate.show(text)
+            return
+        self._shown = text
+        if self._pacer is not None:
+            self._pacer.offer(text)
+
+    async def working(self, activity: str) -> None:
+        if self._delegate is not None:
+            await self._delegate.working(activity)
+        elif self._pacer is not None and not self._shown:
+            self._pacer.offer(f"_{activity_label(activity)}_")
+
+    async def finish(self, text: str, notice: str | None = None) -> None:
+        if self._delegate is not None:
+            await self._delegate.finish(text, notice)
+            return
+        if self._pacer is not None:
+            await self._pacer.close()
+        final = text or self._shown  # text already shown is never lost
+        if self._ts is None:
+            # Never started (help, refusals): one message says it all.
+            self._ts = await self._writer.post(f"_{notices.THINKING}_", must=True)
+        await self._writer.write_final(self._ts, final, notice)

@@ -1,0 +1,62 @@
+"""The schema, as SQLAlchemy Core tables. Changes go through a new migration."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    # The id of the last response the API stored for this thread: the next turn chains on it.
+    Column("chain_head", String(128), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_threads_place"),
+)
+
+turns = Table(
+    "turns",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column(
+        "thread_id", ID, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("user_id", String(32), nullable=False),
+    Column("message_ts", String(32), nullable=False),
+    Column("response_id", String(128), nullable=True),
+    Column("previous_response_id", String(128), nullable=True),
+    Column("status", String(32), nullable=False),  # completed, incomplete, failed, stopped, error
+    Column("error_code", String(128), nullable=True),
+    Column("input_tokens", Integer, nullable=True),
+    Column("output_tokens", Integer, nullable=True),
+    Column("total_tokens", Integer, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row per user message the bot took on, so a redelivered event (or the same
+# message arriving as two event types) is answered once, across workers.
+seen_messages = Table(
+    "seen_messages",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+)
