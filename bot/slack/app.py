@@ -49,7 +49,7 @@ def build_app(
     async def on_ask(ack: AsyncAck, command: dict[str, Any]) -> None:
         turn = turn_from_command(command)
         if not turn.text:
-            await ack(text=notices.ASK_USAGE)  # a command's ack is seen by the asker alone
+            await ack(text=notices.ASK_USAGE, response_type="ephemeral")  # the asker alone
             return
         await ack()
         queue.submit(turn, deliveries.for_ask(turn, str(command.get("response_url") or "")))

@@ -1,0 +1,1 @@
+"""Pure text rendering for Slack: Markdown to mrkdwn, and splitting long answers."""

@@ -1,0 +1,585 @@
+"""A fake of OpenAI's Responses API (`POST {url}/responses`) served by aiohttp.
+
+Answers are scripted and consumed first in, first out; an empty queue answers
+`answer("Hello!")`. The builders below produce the wire shape of the real
+streams (see tests/fixtures/responses/*.sse): `event:` + `data:` lines,
+`sequence_number` from 0, and a terminal `response.completed`,
+`response.incomplete` or `response.failed` event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+
+Framing = Literal["event", "data"]
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "responses"
+
+_ids = itertools.count(1)
+_PADDING = "aB3dE5gH7jK9mN1pQ"
+
+
+def _next_id(prefix: str) -> str:
+    return f"{prefix}_{next(_ids):04d}"
+
+
+@dataclass
+class Received:
+    """One request the fake received."""
+
+    json: dict[str, Any]
+    headers: dict[str, str]
+    at: float  # time.monotonic() on arrival
+    path: str = "/v1/responses"
+    response_id: str | None = None  # the id of the response the script sent, if any
+    disconnected: bool = False  # the client went away before the answer ended
+
+
+Responder = Callable[[web.Request, Received], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Script:
+    """One scripted answer; `response_id` is the id its stream reports."""
+
+    respond: Responder
+    response_id: str | None = None
+    label: str = ""
+
+    def __repr__(self) -> str:
+        return f"Script({self.label}, response_id={self.response_id!r})"
+
+
+# -- event building ---------------------------------------------------------
+
+
+def _response(
+    response_id: str,
+    request: dict[str, Any],
+    status: str,
+    output: list[dict[str, Any]],
+    *,
+    usage: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    incomplete_reason: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": status,
+        "background": False,
+        "error": error,
+        "incomplete_details": {"reason": incomplete_reason} if incomplete_reason else None,
+        "instructions": request.get("instructions"),
+        "max_output_tokens": request.get("max_output_tokens"),
+        "model": request.get("model") or "gpt-4.1-2025-04-14",
+        "output": output,
+        "parallel_tool_calls": True,
+        "previous_response_id": request.get("previous_response_id"),
+        "reasoning": {"effort": None, "summary": None},
+        "service_tier": "default",
+        "store": request.get("store", True),
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": request.get("tools", []),
+        "top_p": 1.0,
+        "truncation": request.get("truncation", "disabled"),
+        "usage": usage,
+        "user": None,
+        "metadata": {},
+    }
+
+
+def _message_item(item_id: str, text: str, status: str) -> dict[str, Any]:
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+    return {
+        "id": item_id,
+        "type": "message",
+        "status": status,
+        "content": [part] if status != "in_progress" else [],
+        "role": "assistant",
+    }
+
+
+def _usage(request: dict[str, Any], text: str) -> dict[str, Any]:
+    input_tokens = 10 + len(json.dumps(request.get("input", ""))) // 4
+    output_tokens = max(1, len(text) // 4) if text else 0
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def split_words(text: str) -> list[str]:
+    """Split text into word-sized deltas that join back to it exactly."""
+    return re.findall(r"\s*\S+|\s+", text) or ([text] if text else [])
+
+
+def _chunks(text: str, chunks: list[str] | None) -> list[str]:
+    if chunks is None:
+        return split_words(text)
+    if "".join(chunks) != text:
+        raise ValueError("chunks must join to the text")
+    return list(chunks)
+
+
+@dataclass
+class _Events:
+    """Builds one stream's events; the caller adds the ending."""
+
+    response_id: str
+    request: dict[str, Any]
+    item_id: str = field(default_factory=lambda: _next_id("msg"))
+
+    def opening(self) -> list[dict[str, Any]]:
+        created = _response(self.response_id, self.request, "in_progress", [])
+        return [
+            {"type": "response.created", "response": created},
+            {"type": "response.in_progress", "response": created},
+            {
+                "type": "response.output_item.added",
+                "output_index": 0,
+                "item": _message_item(self.item_id, "", "in_progress"),
+            },
+            {
+                "type": "response.content_part.added",
+                "item_id": self.item_id,
+                "output_index": 0,
+                "content_index": 0,
+                "part": {"type": "output_text", "annotations": [], "logprobs": [], "text": ""},
+            },
+        ]
+
+    def delta(self, chunk: str) -> dict[str, Any]:
+        return {
+            "type": "response.output_text.delta",
+            "item_id": self.item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": chunk,
+            "logprobs": [],
+            "obfuscation": _PADDING[: (len(_PADDING) - len(chunk)) % len(_PADDING)],
+        }
+
+    def closing(self, text: str, status: str) -> list[dict[str, Any]]:
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+        common = {"item_id": self.item_id, "output_index": 0, "content_index": 0}
+        return [
+            {"type": "response.output_text.done", **common, "text": text, "logprobs": []},
+            {"type": "response.content_part.done", **common, "part": part},
+            {
+                "type": "response.output_item.done",
+                "output_index": 0,
+                "item": _message_item(self.item_id, text, status),
+            },
+        ]
+
+    def completed(self, text: str) -> dict[str, Any]:
+        output = [_message_item(self.item_id, text, "completed")]
+        response = _response(
+            self.response_id, self.request, "completed", output, usage=_usage(self.request, text)
+        )
+        response["completed_at"] = int(time.time())
+        return {"type": "response.completed", "response": response}
+
+    def incomplete(self, text: str, reason: str) -> dict[str, Any]:
+        output = [_message_item(self.item_id, text, "incomplete")]
+        response = _response(
+            self.response_id,
+            self.request,
+            "incomplete",
+            output,
+            usage=_usage(self.request, text),
+            incomplete_reason=reason,
+        )
+        return {"type": "response.incomplete", "response": response}
+
+    def failed(self, code: str, message: str) -> dict[str, Any]:
+        error = {"code": code, "message": message}
+        response = _response(self.response_id, self.request, "failed", [], error=error)
+        return {"type": "response.failed", "response": response}
+
+
+# -- wire writing -------------------------------------------------------------
+
+
+def _frame(event: dict[str, Any], framing: Framing) -> bytes:
+    if framing == "data":
+        data = json.dumps({**event, "content_filters": None}, separators=(",", ":"))
+        return f"data: {data}\n\n".encode()
+    data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return f"event: {event['type']}\ndata: {data}\n\n".encode()
+
+
+async def _open_stream(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(
+        status=200,
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "x-request-id": _next_id("req"),
+            "openai-processing-ms": "12",
+        },
+    )
+    await response.prepare(request)
+    return response
+
+
+def _abort(request: web.Request) -> None:
+    """Close the connection at once: the client sees a body that never ended."""
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+
+
+# (event, seconds to wait before sending it)
+_Timed = list[tuple[dict[str, Any], float]]
+_Build = Callable[[_Events], tuple[_Timed, str]]  # events, then "end" | "cut" | "stall"
+
+
+def _streamed(
+    build: _Build,
+    *,
+    response_id: str | None,
+    framing: Framing,
+    stall: float = 0.0,
+    done_marker: bool = False,
+    label: str,
+) -> Script:
+    rid = response_id or _next_id("resp")
+
+    async def respond(request: web.Request, received: Received) -> web.StreamResponse:
+        received.response_id = rid
+        events, ending = build(_Events(rid, received.json))
+        if received.json.get("stream") is False and ending == "end":
+            final = events[-1][0].get("response")
+            return web.json_response(final)
+        stream = await _open_stream(request)
+        try:
+            for number, (event, wait) in enumerate(events):
+                if wait:
+                    await asyncio.sleep(wait)
+                await stream.write(
+                    _frame({"type": event["type"], "sequence_number": number, **event}, framing)
+                )
+            if ending == "stall":
+                await asyncio.sleep(stall)
+            if ending in ("cut", "stall"):
+                _abort(request)
+                return stream
+            if done_marker and framing == "data":
+                await stream.write(b"data: [DONE]\n\n")
+            await stream.write_eof()
+        except ConnectionError:  # the client went away: fine, and nothing to log
+            received.disconnected = True
+        return stream
+
+    return Script(respond, rid, label)
+
+
+def _text_events(ev: _Events, text: str, chunks: list[str] | None, delay: float) -> _Timed:
+    timed: _Timed = [(e, 0.0) for e in ev.opening()]
+    for index, chunk in enumerate(_chunks(text, chunks)):
+        timed.append((ev.delta(chunk), delay if index else 0.0))
+    return timed
+
+
+# -- script builders -------------------------------------------------------------
+
+
+def answer(
+    text: str,
+    *,
+    chunks: list[str] | None = None,
+    delay: float = 0.0,
+    response_id: str | None = None,
+    framing: Framing = "event",
+    incomplete_reason: str | None = None,
+    done_marker: bool = False,
+) -> Script:
+    """A streamed answer ending in `response.completed` (or `response.incomplete`).
+
+    `chunks` (joining to `text`) are the deltas, word-sized by default; `delay`
+    is the pause between deltas. `framing="data"` sends bare `data:` lines with
+    an extra `content_filters` field, as some proxies do (`done_marker` adds a
+    final `data: [DONE]`).
+    """
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        timed = _text_events(ev, text, chunks, delay)
+        status = "incomplete" if incomplete_reason else "completed"
+        timed += [(e, 0.0) for e in ev.closing(text, status)]
+        last = ev.incomplete(text, incomplete_reason) if incomplete_reason else ev.completed(text)
+        timed.append((last, 0.0))
+        return timed, "end"
+
+    return _streamed(
+        build,
+        response_id=response_id,
+        framing=framing,
+        done_marker=done_marker,
+        label=f"answer({text[:30]!r})",
+    )
+
+
+def error_after(
+    text: str,
+    code: str = "server_error",
+    message: str = "The server had an error while processing your request.",
+    *,
+    framing: Framing = "event",
+    response_id: str | None = None,
+) -> Script:
+    """Streams `text`, an `error` event (fields nested under `error`), then `response.failed`."""
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        timed = _text_events(ev, text, None, 0.0)
+        error = {"type": code, "code": code, "message": message, "param": None}
+        timed.append(({"type": "error", "error": error}, 0.0))
+        timed.append((ev.failed(code, message), 0.0))
+        return timed, "end"
+
+    return _streamed(build, response_id=response_id, framing=framing, label=f"error_after({code})")
+
+
+def failed_after(
+    text: str,
+    code: str = "server_error",
+    message: str = "The model failed to generate a response.",
+    *,
+    framing: Framing = "event",
+    response_id: str | None = None,
+) -> Script:
+    """Streams `text`, then `response.failed` carrying `response.error`."""
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        timed = _text_events(ev, text, None, 0.0)
+        timed.append((ev.failed(code, message), 0.0))
+        return timed, "end"
+
+    return _streamed(build, response_id=response_id, framing=framing, label=f"failed_after({code})")
+
+
+def cut_after(text: str, *, framing: Framing = "event", response_id: str | None = None) -> Script:
+    """Streams `text`, then drops the connection with no terminal event."""
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        return _text_events(ev, text, None, 0.0), "cut"
+
+    return _streamed(build, response_id=response_id, framing=framing, label="cut_after")
+
+
+def stall_after(
+    text: str, seconds: float, *, framing: Framing = "event", response_id: str | None = None
+) -> Script:
+    """Streams `text`, sends nothing for `seconds`, then drops the connection."""
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        return _text_events(ev, text, None, 0.0), "stall"
+
+    return _streamed(
+        build, response_id=response_id, framing=framing, stall=seconds, label="stall_after"
+    )
+
+
+def http_error(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    retry_after: float | None = None,
+    error_type: str | None = None,
+) -> Script:
+    """A plain JSON error: `{"error": {"message", "type", "param": null, "code"}}`."""
+    kind = error_type or (
+        "server_error"
+        if status >= 500
+        else "rate_limit_exceeded"
+        if status == 429
+        else "invalid_request_error"
+    )
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    headers = {"x-request-id": _next_id("req")}
+    if retry_after is not None:
+        headers["retry-after"] = f"{retry_after:g}"
+
+    async def respond(request: web.Request, received: Received) -> web.StreamResponse:
+        return web.json_response(body, status=status, headers=headers)
+
+    return Script(respond, None, f"http_error({status}, {code})")
+
+
+def replay(path: str | Path, framing: Framing = "event") -> Script:
+    """Replays a recorded .sse file (a bare name is looked up in tests/fixtures/responses)."""
+    file = Path(path)
+    if not file.is_absolute() and not file.exists():
+        file = FIXTURES / file
+    raw = file.read_bytes()
+    events = [
+        json.loads(line[len("data:") :])
+        for line in raw.decode().splitlines()
+        if line.startswith("data:")
+    ]
+    response_id = next(
+        (e["response"]["id"] for e in events if isinstance(e.get("response"), dict)), None
+    )
+
+    async def respond(request: web.Request, received: Received) -> web.StreamResponse:
+        received.response_id = response_id
+        stream = await _open_stream(request)
+        try:
+            if framing == "event":
+                await stream.write(raw)
+            else:
+                for event in events:
+                    await stream.write(_frame(event, "data"))
+            await stream.write_eof()
+        except ConnectionError:
+            received.disconnected = True
+        return stream
+
+    return Script(respond, response_id, f"replay({file.name})")
+
+
+# -- the server --------------------------------------------------------------------
+
+
+class FakeModel:
+    """Fake Responses API on 127.0.0.1; `url` is the `OPENAI_BASE_URL` (ends in `/v1`)."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self.other_requests: list[tuple[str, str]] = []  # (method, path) of anything else
+        self._scripts: deque[Script] = deque()
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 at a free port."""
+        app = web.Application()
+        app.router.add_post("/v1/responses", self._handle)
+        app.router.add_route("*", "/{tail:.*}", self._other)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self._port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Cancel answers still streaming and close the server."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        """The base URL; the bot posts to `{url}/responses`."""
+        if self._port is None:
+            raise RuntimeError("FakeModel is not started")
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    def enqueue(self, *scripts: Script | str) -> None:
+        """Queue answers for the next requests, in order (a str means `answer(str)`)."""
+        for script in scripts:
+            self._scripts.append(answer(script) if isinstance(script, str) else script)
+
+    @property
+    def pending(self) -> int:
+        """How many queued scripts are not consumed yet."""
+        return len(self._scripts)
+
+    async def wait_for_requests(
+        self,
+        n: int,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a deadline, not a cancel scope
+    ) -> list[Received]:
+        """Wait until at least `n` requests arrived; returns them all."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.requests) < n:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"FakeModel: expected {n} request(s) within {timeout}s, "
+                    f"got {len(self.requests)}.\n{self.summary()}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return self.requests
+
+    def summary(self) -> str:
+        """A readable list of the requests received, for failure messages."""
+        lines = [f"{len(self.requests)} request(s) to FakeModel:"]
+        for i, r in enumerate(self.requests):
+            body = r.json
+            lines.append(
+                f"  [{i}] model={body.get('model')!r} "
+                f"previous_response_id={body.get('previous_response_id')!r} "
+                f"input={json.dumps(body.get('input'), ensure_ascii=False)[:120]} "
+                f"-> {r.response_id}"
+            )
+        lines.append(f"{len(self._scripts)} script(s) still queued: {list(self._scripts)}")
+        if self.other_requests:
+            lines.append(f"other requests: {self.other_requests}")
+        return "\n".join(lines)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        received = Received({}, dict(request.headers), time.monotonic(), request.path)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict):
+                received.json = body
+            self.requests.append(received)
+            self._changed.set()
+            if not isinstance(body, dict):
+                return await http_error(400, None, "Invalid JSON body.").respond(request, received)
+            if not request.headers.get("Authorization", "").startswith("Bearer "):
+                script = http_error(401, None, "You didn't provide an API key.")
+                return await script.respond(request, received)
+            script = self._scripts.popleft() if self._scripts else answer("Hello!")
+            return await script.respond(request, received)
+        except (ConnectionError, asyncio.CancelledError):
+            received.disconnected = True
+            raise
+        finally:
+            self._changed.set()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _other(self, request: web.Request) -> web.StreamResponse:
+        self.other_requests.append((request.method, request.path))
+        body = {
+            "error": {
+                "message": "Not found",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": None,
+            }
+        }
+        return web.json_response(body, status=404)

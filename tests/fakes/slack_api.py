@@ -1,0 +1,533 @@
+"""A fake Slack Web API served by aiohttp on 127.0.0.1 (random port).
+
+Point slack_sdk at it with `AsyncWebClient(base_url=fake.url)`. It records every
+call, keeps a model of the messages a person would see, and injects faults
+(`ok: false` errors, 429s, arbitrary responses) queued per method.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER_ID = "UBOT"
+BOT_ID = "BBOT"
+TEAM_ID = "T1"
+
+# Form-encoded arguments that carry JSON (slack_sdk serialises them this way).
+_JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids"})
+
+
+@dataclass
+class Call:
+    """One request the fake received, as the bot sent it."""
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+    at: float  # time.monotonic() on arrival
+    outcome: str = "ok"  # "ok", or the error string / "http <status>" it was answered with
+    status: int = 200
+    http_method: str = "POST"
+
+    @property
+    def ok(self) -> bool:
+        """True when the call was answered with `ok: true`."""
+        return self.outcome == "ok"
+
+
+@dataclass
+class Message:
+    """A bot message as a person sees it, with its edit history."""
+
+    channel: str
+    ts: str
+    text: str = ""
+    blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+    history: list[str] = field(default_factory=list)  # every visible version, oldest first
+    created_by: str = "chat.postMessage"
+    streaming: bool = False
+    stopped: bool = False
+    deleted: bool = False
+
+    @property
+    def visible(self) -> str:
+        """What Slack shows: the blocks' text when they have some, else `text`."""
+        if self.deleted:
+            return ""
+        from_blocks = blocks_text(self.blocks or [])
+        return from_blocks if from_blocks else self.text
+
+    @property
+    def edits(self) -> int:
+        """How many times the visible text changed after the message was created."""
+        return max(len(self.history) - 1, 0)
+
+    def _remember(self) -> None:
+        if not self.history or self.history[-1] != self.visible:
+            self.history.append(self.visible)
+
+
+@dataclass
+class _Fault:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    delay: float = 0.0
+
+
+def blocks_text(blocks: Iterable[dict[str, Any]]) -> str:
+    """The readable text of Block Kit blocks (markdown, section, header, context, rich_text)."""
+    parts: list[str] = []
+
+    def text_of(obj: Any) -> str:
+        if isinstance(obj, str):
+            return obj
+        if isinstance(obj, dict):
+            if isinstance(obj.get("text"), str | dict):
+                return text_of(obj["text"])
+            if isinstance(obj.get("elements"), list):
+                return "".join(text_of(e) for e in obj["elements"])
+        return ""
+
+    for block in blocks:
+        kind = block.get("type")
+        if kind in ("markdown", "header", "section"):
+            text = text_of(block.get("text", ""))
+            fields = [text_of(f) for f in block.get("fields", []) or []]
+            parts.append("\n".join(p for p in [text, *fields] if p))
+        elif kind in ("context", "rich_text"):
+            sep = " " if kind == "context" else ""
+            parts.append(sep.join(text_of(e) for e in block.get("elements", []) or []))
+    return "\n".join(p for p in parts if p)
+
+
+def _is_json(value: str) -> bool:
+    return value[:1] in ("[", "{")
+
+
+class FakeSlack:
+    """Fake Slack Web API: `POST|GET /api/<method>` and `POST /response_url/<token>`."""
+
+    def __init__(self, *, max_text_length: int | None = None) -> None:
+        self.calls: list[Call] = []
+        self.messages: dict[tuple[str, str], Message] = {}
+        self.ephemerals: list[dict[str, Any]] = []
+        self.response_url_posts: list[dict[str, Any]] = []
+        self.max_text_length = max_text_length  # when set, longer `text` gives msg_too_long
+        self._response_url_log: list[tuple[str, dict[str, Any]]] = []
+        self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._users: dict[str, dict[str, Any]] = {}
+        self._faults: dict[str, deque[_Fault]] = {}
+        self._ts = itertools.count(101)
+        self._changed = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._started_at = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen on 127.0.0.1 at a free port."""
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response_url/{token}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = self._runner.addresses[0][1]
+        self._started_at = time.monotonic()
+
+    async def stop(self) -> None:
+        """Close the server."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        """Base URL for slack_sdk, ending with `/api/`."""
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._port}/api/"
+
+    def response_url(self, token: str) -> str:
+        """A `response_url` that records what is posted to it."""
+        if self._port is None:
+            raise RuntimeError("FakeSlack is not started")
+        return f"http://127.0.0.1:{self._port}/response_url/{token}"
+
+    # -- scripting ---------------------------------------------------------
+
+    def set_replies(self, channel: str, thread_ts: str, messages: list[dict[str, Any]]) -> None:
+        """Script what `conversations.replies` returns for that thread."""
+        self._replies[(channel, thread_ts)] = list(messages)
+
+    def set_user(self, user_id: str, **fields: Any) -> None:
+        """Override fields of the user `users.info` returns."""
+        self._users[user_id] = fields
+
+    def inject(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """Answer the next `times` calls of `method` with this response (JSON body)."""
+        fault = _Fault(status, {"ok": True} if body is None else body, dict(headers or {}), delay)
+        self._faults.setdefault(method, deque()).extend([fault] * times)
+
+    def fail(self, method: str, error: str = "msg_too_long", *, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 200 `{"ok": false, "error": error}`."""
+        self.inject(method, body={"ok": False, "error": error}, times=times)
+
+    def rate_limit(self, method: str, retry_after: int = 1, *, times: int = 1) -> None:
+        """The next `times` calls of `method` get HTTP 429 with `Retry-After`."""
+        self.inject(
+            method,
+            status=429,
+            body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": str(retry_after)},
+            times=times,
+        )
+
+    def clear_faults(self) -> None:
+        """Drop every fault not consumed yet."""
+        self._faults.clear()
+
+    # -- inspection --------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The calls of one method, in order."""
+        return [c for c in self.calls if c.method == method]
+
+    def message(self, channel: str, ts: str) -> Message:
+        """The bot message at (channel, ts); KeyError if there is none."""
+        return self.messages[(channel, ts)]
+
+    def visible_text(self, channel: str, ts: str) -> str:
+        """The text a person sees now in the message at (channel, ts)."""
+        return self.message(channel, ts).visible
+
+    def bot_messages(self, channel: str) -> list[Message]:
+        """The bot's messages in a channel (threads included), oldest first, not deleted."""
+        found = [m for m in self.messages.values() if m.channel == channel and not m.deleted]
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def thread_messages(self, channel: str, thread_ts: str) -> list[Message]:
+        """The bot's messages posted in that thread, oldest first."""
+        return [m for m in self.bot_messages(channel) if m.thread_ts == thread_ts]
+
+    def thread_text(self, channel: str, thread_ts: str) -> str:
+        """The visible text of the bot's messages in a thread, joined by newlines."""
+        return "\n".join(m.visible for m in self.thread_messages(channel, thread_ts))
+
+    def response_url_posts_to(self, token: str) -> list[dict[str, Any]]:
+        """The payloads posted to one `response_url`."""
+        return [payload for t, payload in self._response_url_log if t == token]
+
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        timeout: float = 10.0,  # noqa: ASYNC109 - a deadline, not a cancel scope
+        what: str = "",
+    ) -> None:
+        """Wait until `predicate()` holds; re-checked on every call (and every 50 ms)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                label = f" ({what})" if what else ""
+                raise AssertionError(
+                    f"FakeSlack.wait_for timed out after {timeout}s{label}.\n{self.summary()}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
+
+    def summary(self, last: int = 40) -> str:
+        """A readable list of the last calls and the messages, for failure messages."""
+        lines = [f"{len(self.calls)} call(s) to FakeSlack:"]
+        if len(self.calls) > last:
+            lines.append(f"  ... {len(self.calls) - last} earlier call(s) left out")
+        for call in self.calls[-last:]:
+            shown = {k: v for k, v in call.args.items() if k != "token"}
+            args = ", ".join(f"{k}={_short(v)}" for k, v in shown.items())
+            lines.append(
+                f"  +{call.at - self._started_at:7.3f}s {call.method} [{call.outcome}] {args}"
+            )
+        lines.append(f"{len(self.messages)} message(s):")
+        for m in sorted(self.messages.values(), key=lambda m: float(m.ts)):
+            flags = " (deleted)" if m.deleted else ""
+            lines.append(
+                f"  {m.channel} ts={m.ts} thread_ts={m.thread_ts} edits={m.edits}{flags}: "
+                f"{_short(m.visible, 160)}"
+            )
+        return "\n".join(lines)
+
+    # -- HTTP handlers -----------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
+        method = request.match_info["method"]
+        args = await _read_args(request)
+        call = Call(method, args, dict(request.headers), arrived, http_method=request.method)
+        try:
+            queue = self._faults.get(method)
+            if queue:
+                fault = queue.popleft()
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                call.status = fault.status
+                call.outcome = _outcome(fault.status, fault.body)
+                return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+            if not _has_token(request, args):
+                body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+            else:
+                body = self._answer(method, args)
+            call.outcome = _outcome(200, body)
+            return web.json_response(body)
+        finally:
+            self._record(call)
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        token = request.match_info["token"]
+        try:
+            payload = await request.json()
+        except ValueError:
+            payload = {"_raw": await request.text()}
+        self.response_url_posts.append(payload)
+        self._response_url_log.append((token, payload))
+        self._changed.set()
+        return web.json_response({"ok": True})
+
+    def _record(self, call: Call) -> None:
+        self.calls.append(call)
+        self._changed.set()
+
+    # -- method behaviour --------------------------------------------------
+
+    def _new_ts(self) -> str:
+        n = next(self._ts)
+        return f"{1_700_000_000 + n // 1_000_000}.{n % 1_000_000:06d}"
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = _METHODS.get(method)
+        return handler(self, args) if handler else {"ok": True}
+
+    def _too_long(self, args: dict[str, Any]) -> bool:
+        text = args.get("text")
+        limit = self.max_text_length
+        return limit is not None and isinstance(text, str) and len(text) > limit
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://test.slack.com/",
+            "team": "Test",
+            "user": "bot",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if self._too_long(args):
+            return {"ok": False, "error": "msg_too_long"}
+        text = args.get("text") or args.get("markdown_text") or ""
+        thread_ts = args.get("thread_ts") or None
+        message = Message(
+            channel, self._new_ts(), str(text), args.get("blocks"), thread_ts and str(thread_ts)
+        )
+        message._remember()
+        self.messages[(channel, message.ts)] = message
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": _wire(message)}
+
+    def _update(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((str(args.get("channel", "")), str(args.get("ts", ""))))
+        if message is None or message.deleted:
+            return {"ok": False, "error": "message_not_found"}
+        if self._too_long(args):
+            return {"ok": False, "error": "msg_too_long"}
+        new_text = args.get("text") or args.get("markdown_text")
+        if new_text is not None:
+            message.text = str(new_text)
+        if "blocks" in args:  # as in Slack: blocks left out are kept, [] removes them
+            message.blocks = args["blocks"] or None
+        message._remember()
+        return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
+
+    def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        message = self.messages.get((str(args.get("channel", "")), str(args.get("ts", ""))))
+        if message is None or message.deleted:
+            return {"ok": False, "error": "message_not_found"}
+        message.deleted = True
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = self._new_ts()
+        self.ephemerals.append({**args, "message_ts": ts})
+        return {"ok": True, "message_ts": ts}
+
+    def _start_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel", ""))
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        thread_ts = args.get("thread_ts") or None
+        message = Message(
+            channel,
+            self._new_ts(),
+            _stream_text(args),
+            thread_ts=thread_ts and str(thread_ts),
+            created_by="chat.startStream",
+            streaming=True,
+        )
+        message._remember()
+        self.messages[(channel, message.ts)] = message
+        return {"ok": True, "channel": channel, "ts": message.ts}
+
+    def _append_stream(self, args: dict[str, Any], *, stop: bool = False) -> dict[str, Any]:
+        message = self.messages.get((str(args.get("channel", "")), str(args.get("ts", ""))))
+        if message is None or message.deleted:
+            return {"ok": False, "error": "message_not_found"}
+        if not message.streaming:
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        message.text += _stream_text(args)
+        if stop:
+            if args.get("blocks"):
+                message.blocks = args["blocks"]
+            message.streaming = False
+            message.stopped = True
+        message._remember()
+        return {"ok": True, "channel": message.channel, "ts": message.ts}
+
+    def _stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self._append_stream(args, stop=True)
+
+    def _replies_of(self, args: dict[str, Any]) -> dict[str, Any]:
+        key = (str(args.get("channel", "")), str(args.get("ts", "")))
+        return {
+            "ok": True,
+            "messages": list(self._replies.get(key, [])),
+            "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(args.get("user", ""))
+        name = f"user-{user_id.lower()}"
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": f"User {user_id}",
+            "deleted": False,
+            "is_bot": user_id == BOT_USER_ID,
+            "tz": "Europe/London",
+            "tz_offset": 0,
+            "profile": {"real_name": f"User {user_id}", "display_name": name},
+        }
+        user.update(self._users.get(user_id, {}))
+        return {"ok": True, "user": user}
+
+
+_METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
+    "auth.test": FakeSlack._auth_test,
+    "chat.postMessage": FakeSlack._post_message,
+    "chat.update": FakeSlack._update,
+    "chat.delete": FakeSlack._delete,
+    "chat.postEphemeral": FakeSlack._post_ephemeral,
+    "chat.startStream": FakeSlack._start_stream,
+    "chat.appendStream": FakeSlack._append_stream,
+    "chat.stopStream": FakeSlack._stop_stream,
+    "conversations.replies": FakeSlack._replies_of,
+    "users.info": FakeSlack._users_info,
+}
+
+
+def _stream_text(args: dict[str, Any]) -> str:
+    """The markdown a stream call adds: `markdown_text`, then any markdown_text chunks."""
+    text = str(args.get("markdown_text") or "")
+    for chunk in args.get("chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
+            text += str(chunk.get("text", ""))
+    return text
+
+
+def _wire(message: Message) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "type": "message",
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "app_id": "A1",
+        "team": TEAM_ID,
+        "text": message.text,
+        "ts": message.ts,
+    }
+    if message.thread_ts:
+        wire["thread_ts"] = message.thread_ts
+    if message.blocks:
+        wire["blocks"] = message.blocks
+    return wire
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    """Query string, then a JSON or form body; form values holding JSON are decoded."""
+    args: dict[str, Any] = dict(request.query)
+    if not request.can_read_body:
+        return args
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            args.update(body)
+        return args
+    form = await request.post()
+    for key, value in form.items():
+        if isinstance(value, str) and key in _JSON_ARGS and _is_json(value):
+            try:
+                args[key] = json.loads(value)
+                continue
+            except ValueError:
+                pass
+        args[key] = value if isinstance(value, str) else "<file>"
+    return args
+
+
+def _has_token(request: web.Request, args: dict[str, Any]) -> bool:
+    header = request.headers.get("Authorization", "")
+    return header.startswith("Bearer ") and len(header) > 7 or bool(args.get("token"))
+
+
+def _outcome(status: int, body: Any) -> str:
+    if isinstance(body, dict) and body.get("ok") is False:
+        return str(body.get("error", "error"))
+    return "ok" if status < 400 else f"http {status}"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = repr(text) if isinstance(value, str) else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."

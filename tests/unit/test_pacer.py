@@ -1,0 +1,64 @@
+"""The pacer: the first text at once, then at most one edit per interval, newest text each time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.slack.calls import RateLimited
+from bot.slack.pacing import Pacer
+
+
+async def test_bursts_are_coalesced_into_the_newest_text() -> None:
+    written: list[str] = []
+    first = asyncio.Event()
+
+    async def write(text: str) -> None:
+        written.append(text)
+        first.set()
+
+    pacer = Pacer(write, interval=30.0)  # long: nothing but the first write can happen
+    pacer.offer("a")
+    await first.wait()
+    for text in ("ab", "abc", "abcd"):
+        pacer.offer(text)
+    await pacer.close()
+    assert written == ["a"]  # the rest waits for the interval; the final write is the caller's
+
+
+async def test_after_the_interval_only_the_latest_text_is_sent() -> None:
+    written: list[str] = []
+    one, two = asyncio.Event(), asyncio.Event()
+
+    async def write(text: str) -> None:
+        written.append(text)
+        (one if len(written) == 1 else two).set()
+
+    pacer = Pacer(write, interval=0.05)
+    pacer.offer("a")
+    await one.wait()
+    for text in ("ab", "abc"):
+        pacer.offer(text)
+    await asyncio.wait_for(two.wait(), 5)
+    await pacer.close()
+    assert written == ["a", "abc"]
+
+
+async def test_a_rate_limit_pauses_then_sends_the_newest_text() -> None:
+    written: list[str] = []
+    calls = 0
+    done = asyncio.Event()
+
+    async def write(text: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RateLimited(0.05)
+        written.append(text)
+        done.set()
+
+    pacer = Pacer(write, interval=0.01)
+    pacer.offer("old")
+    pacer.offer("new")
+    await asyncio.wait_for(done.wait(), 5)
+    await pacer.close()
+    assert written == ["new"] and pacer.sent == "new"

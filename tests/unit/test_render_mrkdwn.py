@@ -1,0 +1,194 @@
+"""Markdown → Slack mrkdwn: one example per rule, then properties."""
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.render.mrkdwn import RULE, to_mrkdwn
+
+ZWSP = "\u200b"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        # emphasis
+        ("**bold**", "*bold*"),
+        ("__bold__", "*bold*"),
+        ("*italic*", "_italic_"),
+        ("_italic_", "_italic_"),
+        ("~~gone~~", "~gone~"),
+        ("***both***", "_*both*_"),
+        ("**bold with *italic* inside**", "*bold with _italic_ inside*"),
+        ("**a****b**", "*ab*"),
+        (f"foo**bar**baz", f"foo{ZWSP}*bar*{ZWSP}baz"),
+        ("snake_case_name", "snake_case_name"),
+        ("2 * 3 * 4", "2 * 3 * 4"),
+        ("~5 minutes", "~5 minutes"),
+        (r"\*literal\* \_x\_", "*literal* _x_"),
+        # links
+        ("[docs](https://example.com/a?b=1&c=2)", "<https://example.com/a?b=1&amp;c=2|docs>"),
+        ("[wiki](https://en.wikipedia.org/wiki/Foo_(bar))", "<https://en.wikipedia.org/wiki/Foo_(bar)|wiki>"),
+        ('[t](https://x.io "Title")', "<https://x.io|t>"),
+        ("[**bold** label](https://x.io)", "<https://x.io|bold label>"),
+        ("[https://x.io](https://x.io)", "<https://x.io>"),
+        ("![a cat](https://x.io/cat.png)", "<https://x.io/cat.png|a cat>"),
+        ("[section](#usage)", "section"),
+        ("<https://x.io/a_b_c>", "<https://x.io/a_b_c>"),
+        ("<me@example.com>", "<mailto:me@example.com|me@example.com>"),
+        ("see https://x.io/a_b_c.", "see <https://x.io/a_b_c>."),
+        ("(https://x.io)", "(<https://x.io>)"),
+        ("**https://x.io**", "*<https://x.io>*"),
+        # escaping
+        ("a & b < c > d", "a &amp; b &lt; c &gt; d"),
+        ("<div>", "&lt;div&gt;"),
+        ("<!channel> <@U123>", "&lt;!channel&gt; &lt;@U123&gt;"),
+        # inline code: escaped, never converted
+        ("`a**b**_c_ <x> & [l](https://x.io)`", "`a**b**_c_ &lt;x&gt; &amp; [l](https://x.io)`"),
+        ("``a `b` c``", "`a `b` c`"),
+        ("a `unclosed", "a `unclosed"),
+        ("```x```", "`x`"),
+        # headings
+        ("# Title", "*Title*"),
+        ("### **Already bold** heading ###", "*Already bold heading*"),
+        ("###### Six", "*Six*"),
+        ("####### seven", "####### seven"),
+        ("#hashtag", "#hashtag"),
+        ("## C#", "*C#*"),
+        ("#", ""),
+        # rules
+        ("---", RULE),
+        ("* * *", RULE),
+        ("___", RULE),
+        # lists
+        ("- one\n* two\n+ three", "• one\n• two\n• three"),
+        ("- a\n  - b\n    - c\n- d", "• a\n    • b\n        • c\n• d"),
+        ("1. one\n2. two\n   - sub\n3) three", "1. one\n2. two\n    • sub\n3) three"),
+        ("- [ ] todo\n- [x] done", "• ☐ todo\n• ☑ done"),
+        ("- item\n  more of it\n\ntext", "• item\n    more of it\n\ntext"),
+        ("- **bold** item", "• *bold* item"),
+        ("-5 degrees", "-5 degrees"),
+        # quotes
+        ("> quoted **text**", "> quoted *text*"),
+        ("> > nested\n>\n> - item", "> nested\n>\n> • item"),
+        ("> # Heading", "> *Heading*"),
+        # fenced code: tag dropped, content only escaped
+        ("```python\nx = a**2 < b & c\n```", "```\nx = a**2 &lt; b &amp; c\n```"),
+        ("~~~\n# not a heading\n- nor a list\n~~~", "```\n# not a heading\n- nor a list\n```"),
+        ("````md\n```\ninner\n```\n````", "```\n```\ninner\n```\n```"),
+        ("- item\n  ```sh\n  ls -l\n  ```", "• item\n```\nls -l\n```"),
+        ("text\n```\n\n```\nmore", "text\nmore"),
+        # blank lines and paragraphs are kept
+        ("one\n\ntwo\r\nthree", "one\n\ntwo\nthree"),
+    ],
+)
+def test_rule(markdown: str, expected: str) -> None:
+    assert to_mrkdwn(markdown) == expected
+
+
+def test_table_becomes_aligned_code_block() -> None:
+    markdown = (
+        "| Name | Count | Link |\n"
+        "|:-----|------:|:----:|\n"
+        "| **a** | 1 | [x](https://x.io) |\n"
+        "| long name | 1000 | <b> |\n"
+        "after"
+    )
+    assert to_mrkdwn(markdown) == (
+        "```\n"
+        "Name      | Count |       Link\n"
+        "----------+-------+-----------------\n"
+        "a         |     1 | x (https://x.io)\n"
+        "long name |  1000 |       &lt;b&gt;\n"
+        "```\n"
+        "after"
+    )
+
+
+def test_pipe_lines_without_delimiter_row_are_text() -> None:
+    assert to_mrkdwn("a | b\nc | d") == "a | b\nc | d"
+
+
+@pytest.mark.parametrize(
+    ("partial", "expected"),
+    [
+        ("Some **bold te", "Some bold te"),
+        ("Some **bold text*", "Some _bold text_"),
+        ("Some **bold text**", "Some *bold text*"),
+        ("***", RULE),
+        ("**", ""),
+        ("Here:\n```python\nprint('hi')", "Here:\n```\nprint('hi')\n```"),
+        ("Here:\n```python", "Here:"),
+        ("Here:\n``", "Here:\n``"),
+        ("Read [the docs](https://exa", "Read [the docs](<https://exa>"),
+        ("| a | b |", "| a | b |"),
+        ("| a | b |\n|--", "```\na | b\n--+--\n```"),
+        ("1. first\n2.", "1. first\n2."),
+        ("- ", "•"),
+    ],
+)
+def test_partial_text_while_streaming(partial: str, expected: str) -> None:
+    assert to_mrkdwn(partial) == expected
+
+
+def test_streamed_prefixes_never_show_doubled_stars() -> None:
+    answer = (
+        "## Plan\n\n**Step 1:** read `config.py` and the *docs*.\n"
+        "- **Bold item** with [a link](https://x.io/a_b)\n"
+        "```python\nprint(2 ** 10)\n```\n| k | v |\n|---|---|\n| **x** | 1 |\n"
+    )
+    for end in range(len(answer) + 1):
+        assert "**" not in _outside_code(to_mrkdwn(answer[:end])), answer[:end]
+
+
+# --- properties ----------------------------------------------------------------
+
+
+def _outside_code(mrkdwn: str) -> str:
+    """mrkdwn with each code block and inline code replaced by a placeholder."""
+    without_blocks = re.sub(r"```.*?```", "§", mrkdwn, flags=re.DOTALL)
+    return re.sub(r"`[^`\n]+`", "§", without_blocks)
+
+
+_TOKENS = st.sampled_from(
+    [
+        "*", "**", "***", "_", "__", "~~", "`", "``", "```", "```py", "\n", "\n\n", " ", "  ",
+        "#", "## ", "- ", "1. ", "> ", "---", "|", "|---|", "[", "](", ")", "https://x.io/a_b",
+        "<", ">", "&", "\\", "word", "a", "é", "中", ".", ",", ":", "!",
+    ]
+)  # fmt: skip
+_MARKDOWNISH = st.lists(st.one_of(_TOKENS, st.text(max_size=3)), max_size=60).map("".join)
+
+
+@given(st.text())
+def test_never_raises_and_escapes_text(text: str) -> None:
+    out = to_mrkdwn(text)
+    assert isinstance(out, str)
+
+
+@given(st.text(alphabet=st.characters(blacklist_characters="`")))
+def test_no_doubled_stars_without_code(text: str) -> None:
+    assert "**" not in to_mrkdwn(text)
+
+
+@given(_MARKDOWNISH)
+def test_no_doubled_stars_outside_code(text: str) -> None:
+    assert "**" not in _outside_code(to_mrkdwn(text))
+
+
+@given(_MARKDOWNISH)
+def test_no_raw_angle_brackets_outside_links(text: str) -> None:
+    # Every `<` opens a link we made, and every `>` not closing one is a quote.
+    out = _outside_code(to_mrkdwn(text))
+    out = re.sub(r"<(?:https?|mailto):[^<>\s]*>", "", out)
+    out = "\n".join(line[1:] if line.startswith(">") else line for line in out.split("\n"))
+    assert "<" not in out
+    assert ">" not in out
+
+
+@given(st.text(alphabet=st.sampled_from("ab *_~`#>-|\n[]()&<")))
+def test_code_blocks_balanced(text: str) -> None:
+    fences = [line for line in to_mrkdwn(text).split("\n") if line.startswith("```")]
+    assert len(fences) % 2 == 0
