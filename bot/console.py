@@ -14,8 +14,9 @@ import time
 from typing import TextIO
 
 from bot import logs
-from bot.conversation.answer import Conversation, Options
+from bot.conversation.answer import Conversation
 from bot.conversation.turn import Turn
+from bot.main import answer_options
 from bot.responses.client import ResponsesClient
 from bot.settings import SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
@@ -28,8 +29,10 @@ class ConsoleDelivery:
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._printed = ""
+        self._started = False
 
     async def start(self) -> None:
+        self._started = True
         self._out.write("bot> ")
         self._out.flush()
 
@@ -45,8 +48,8 @@ class ConsoleDelivery:
             self._out.flush()
 
     async def finish(self, text: str, notice: str | None = None) -> None:
-        if not self._printed:
-            self._out.write("bot> " if not text and notice else "")
+        if not self._started:
+            await self.start()  # help and refusals come without a start
         await self.show(text or self._printed)
         if notice:
             self._out.write(("\n" if self._printed else "") + f"[{notice}]")
@@ -63,11 +66,7 @@ async def chat(lines: TextIO, out: TextIO) -> None:
     conversation = Conversation(
         store,
         model,
-        Options(
-            model=settings.OPENAI_MODEL,
-            instructions=settings.BOT_INSTRUCTIONS,
-            max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
-        ),
+        answer_options(settings),
     )
     thread = f"{time.time():.6f}"
     out.write(

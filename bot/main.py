@@ -29,6 +29,16 @@ SEEN_KEPT = timedelta(days=2)  # Slack retries for minutes; two days is ample
 SHUTDOWN_GRACE = 30.0  # seconds answers under way get to finish on stop
 
 
+def answer_options(settings: Settings) -> Options:
+    return Options(
+        model=settings.OPENAI_MODEL,
+        instructions=settings.BOT_INSTRUCTIONS,
+        max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
+        context_management=settings.OPENAI_CONTEXT_MANAGEMENT,
+        compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,
+    )
+
+
 class StartupError(Exception):
     """The bot cannot start; the message is one line for the operator."""
 
@@ -77,11 +87,7 @@ class Bot:
         conversation = Conversation(
             self._store,
             self._model,
-            Options(
-                model=settings.OPENAI_MODEL,
-                instructions=settings.BOT_INSTRUCTIONS,
-                max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
-            ),
+            answer_options(settings),
             SlackHistory(client, bot_user_id),
         )
         self._queue = TurnQueue(

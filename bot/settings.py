@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     BOT_UPDATE_INTERVAL: float = Field(default=1.0, ge=0.0, le=60.0)
     # Extensions to the contract.
     OPENAI_IDLE_TIMEOUT: float = Field(default=60.0, gt=0.0)
+    # How the API keeps a long thread inside the context window: `compaction`
+    # (context_management), `truncation` (the older truncation="auto"), or `off`.
+    OPENAI_CONTEXT_MANAGEMENT: Literal["compaction", "truncation", "off"] = "compaction"
+    OPENAI_COMPACT_THRESHOLD: int = Field(default=200_000, ge=1_000)
     BOT_MAX_QUESTION_CHARS: int = Field(default=20_000, ge=1)
     BOT_MAX_CONCURRENT_ANSWERS: int = Field(default=64, ge=1)
     BOT_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -43,7 +43,30 @@ class Options:
     model: str
     instructions: str
     max_question_chars: int = 20_000
-    request_extra: tuple[tuple[str, Any], ...] = ()
+    context_management: str = "compaction"  # or "truncation", "off"
+    compact_threshold: int = 200_000
+
+
+def context_fields(mode: str, compact_threshold: int) -> dict[str, Any]:
+    """Request fields that keep a long thread inside the model's context window."""
+    if mode == "compaction":
+        return {
+            "context_management": [{"type": "compaction", "compact_threshold": compact_threshold}]
+        }
+    if mode == "truncation":
+        return {"truncation": "auto"}
+    return {}
+
+
+# Where an endpoint refuses one way of managing the context, try the next.
+WEAKER_CONTEXT = {"compaction": "truncation", "truncation": "off"}
+
+
+def refuses_context_field(error: ModelError, mode: str) -> bool:
+    if not isinstance(error, ModelRejected) or error.status != 400 or mode == "off":
+        return False
+    field = "context_management" if mode == "compaction" else "truncation"
+    return field in error.message or field in error.code
 
 
 def _error_code(error: ModelError | None, answer: Answer) -> str | None:
@@ -60,6 +83,7 @@ class Conversation:
         self._model = model
         self._options = options
         self._history = history or NoHistory()
+        self._context_mode = options.context_management
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
         """Answer once: a turn already claimed (a redelivery) is skipped."""
@@ -76,40 +100,57 @@ class Conversation:
         head = None if turn.one_off else await self._store.chain_head(*turn.thread)
         started_at = now()
         await delivery.start()
-        answer, error, head = await self._answer_with_recovery(turn, delivery, head)
+        answer, error, restarted = await self._answer_with_recovery(turn, delivery, head)
+        if restarted:
+            head = None
         notice = (
             notices.for_model_error(error, text_shown=bool(answer.text))
             if error is not None
             else notices.for_ending(answer)
         )
+        if restarted == TOO_LONG and notice is None:
+            notice = notices.STARTED_OVER
         await delivery.finish(answer.text, notice)
         await self._record(turn, answer, error, head, started_at)
 
     async def _answer_with_recovery(
         self, turn: Turn, delivery: Delivery, head: str | None
-    ) -> tuple[Answer, ModelError | None, str | None]:
+    ) -> tuple[Answer, ModelError | None, str]:
+        """Stream the answer; returns the code that made it start a new chain, or ""."""
         answer, error = await self._stream(turn, delivery, head, ())
         code = error.code if error is not None else answer.error_code
-        if not answer.text and code in (CHAIN_LOST, TOO_LONG):
-            # The chain is gone upstream, or has grown past the context window:
-            # start a new one from the thread's recent messages.
-            log.warning("thread chain unusable (%s); starting a new chain", code)
-            earlier = () if turn.one_off else await self._history.earlier(turn)
-            answer, error = await self._stream(turn, delivery, None, earlier)
-            head = None
-        return answer, error, head
+        if answer.text or code not in (CHAIN_LOST, TOO_LONG):
+            return answer, error, ""
+        # The chain is gone upstream, or has grown past the context window:
+        # start a new one from the thread's recent messages.
+        log.warning("thread chain unusable (%s); starting a new chain", code)
+        earlier = () if turn.one_off else await self._history.earlier(turn)
+        answer, error = await self._stream(turn, delivery, None, earlier)
+        return answer, error, code
 
     async def _stream(
         self, turn: Turn, delivery: Delivery, head: str | None, earlier: tuple[Said, ...]
     ) -> tuple[Answer, ModelError | None]:
-        request = build_request(
-            turn,
-            model=self._options.model,
-            instructions=self._options.instructions,
-            previous_response_id=head,
-            earlier=earlier,
-            extra=dict(self._options.request_extra),
-        )
+        while True:
+            mode = self._context_mode
+            request = build_request(
+                turn,
+                model=self._options.model,
+                instructions=self._options.instructions,
+                previous_response_id=head,
+                earlier=earlier,
+                extra=context_fields(mode, self._options.compact_threshold),
+            )
+            answer, error = await self._stream_request(request, delivery)
+            if error is None or not refuses_context_field(error, mode):
+                return answer, error
+            # Remembered for later turns: this endpoint does not take that field.
+            self._context_mode = WEAKER_CONTEXT[mode]
+            log.warning("the endpoint refuses %s; using %s", mode, self._context_mode)
+
+    async def _stream_request(
+        self, request: dict[str, Any], delivery: Delivery
+    ) -> tuple[Answer, ModelError | None]:
         answer = Answer()
         shown = ""
         busy = ""
