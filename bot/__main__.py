@@ -41,10 +41,12 @@ async def usage(settings: Settings) -> None:
     store = await Store.open(settings.DATABASE_URL)
     try:
         totals = await store.usage_totals()
+        votes = await store.feedback_totals()
     finally:
         await store.close()
     for name, value in totals.items():
         print(f"{name}: {value:,}")
+    print(f"feedback: {votes['up']:,} 👍, {votes['down']:,} 👎")
 
 
 def main(argv: list[str] | None = None) -> int:

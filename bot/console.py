@@ -47,7 +47,9 @@ class ConsoleDelivery:
             self._out.write(f"({activity_label(activity)}) ")
             self._out.flush()
 
-    async def finish(self, text: str, notice: str | None = None) -> None:
+    async def finish(
+        self, text: str, notice: str | None = None, *, feedback_id: str | None = None
+    ) -> None:
         if not self._started:
             await self.start()  # help and refusals come without a start
         await self.show(text or self._printed)

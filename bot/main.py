@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,7 +19,8 @@ from bot.responses.client import ResponsesClient
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.deliveries import Deliveries
-from bot.slack.history import SlackHistory
+from bot.slack.history import SlackThreads
+from bot.slack.http import dispatch
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Bot:
             self._store,
             self._model,
             answer_options(settings),
-            SlackHistory(client, bot_user_id),
+            SlackThreads(client, self._store, bot_user_id),
         )
         self._queue = TurnQueue(
             conversation.answer, max_running=settings.BOT_MAX_CONCURRENT_ANSWERS
@@ -135,8 +135,7 @@ class Bot:
 
     async def _serve_http(self, app: AsyncApp, host: str, port: int) -> None:
         async def events(request: web.Request) -> web.Response:
-            response = await app.async_dispatch(await to_bolt_request(request))
-            return await to_aiohttp_response(response)
+            return await dispatch(app, request)
 
         async def healthz(_: web.Request) -> web.Response:
             return web.json_response({"ok": self.ready}, status=200 if self.ready else 503)

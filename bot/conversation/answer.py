@@ -2,40 +2,56 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from bot.conversation import notices
+from bot.conversation import context_window, notices
 from bot.conversation.delivery import Delivery
 from bot.conversation.request import Said, build_request
+from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
 from bot.responses.reducer import Answer, Ending, reduce
 from bot.store import Store, TurnRecord
-from bot.store.store import now
+from bot.store.store import ThreadState, now
 
 log = logging.getLogger(__name__)
 
 # Errors that mean "the chain cannot go on", recovered by starting a new chain.
 CHAIN_LOST = "previous_response_not_found"
 TOO_LONG = "context_length_exceeded"
+STORED = ("completed", "incomplete")
 
 
 class Model(Protocol):
     def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]: ...
 
+    async def status(self, response_id: str) -> str | None:
+        """The status the API reports for a response, or None if it cannot tell."""
 
-class ThreadHistory(Protocol):
+
+class ThreadSource(Protocol):
+    """What the surface knows of a thread beyond the turn itself."""
+
     async def earlier(self, turn: Turn) -> tuple[Said, ...]:
         """What was said in the thread before this turn, recent and bounded."""
 
+    async def surroundings(self, turn: Turn) -> str:
+        """A note on where the user is (e.g. the channel they are viewing), or ""."""
 
-class NoHistory:
+
+class NoSource:
     async def earlier(self, turn: Turn) -> tuple[Said, ...]:
         return ()
+
+    async def surroundings(self, turn: Turn) -> str:
+        return ""
 
 
 @dataclass(frozen=True)
@@ -47,42 +63,38 @@ class Options:
     compact_threshold: int = 200_000
 
 
-def context_fields(mode: str, compact_threshold: int) -> dict[str, Any]:
-    """Request fields that keep a long thread inside the model's context window."""
-    if mode == "compaction":
-        return {
-            "context_management": [{"type": "compaction", "compact_threshold": compact_threshold}]
-        }
-    if mode == "truncation":
-        return {"truncation": "auto"}
-    return {}
+@dataclass
+class Outcome:
+    """How one call to the model went."""
 
+    answer: Answer
+    error: ModelError | None = None
+    stopped_by: str = ""  # the user who pressed Stop
+    stored: bool = False  # the API stored the response: the chain may move to it
 
-# Where an endpoint refuses one way of managing the context, try the next.
-WEAKER_CONTEXT = {"compaction": "truncation", "truncation": "off"}
-
-
-def refuses_context_field(error: ModelError, mode: str) -> bool:
-    if not isinstance(error, ModelRejected) or error.status != 400 or mode == "off":
-        return False
-    field = "context_management" if mode == "compaction" else "truncation"
-    return field in error.message or field in error.code
-
-
-def _error_code(error: ModelError | None, answer: Answer) -> str | None:
-    if error is not None:
-        return error.code or type(error).__name__
-    return answer.error_code or None
+    @property
+    def notice(self) -> str | None:
+        if self.stopped_by:
+            return notices.stopped(self.stopped_by)
+        if self.error is not None:
+            return notices.for_model_error(self.error, text_shown=bool(self.answer.text))
+        return notices.for_ending(self.answer)
 
 
 class Conversation:
     def __init__(
-        self, store: Store, model: Model, options: Options, history: ThreadHistory | None = None
+        self,
+        store: Store,
+        model: Model,
+        options: Options,
+        source: ThreadSource | None = None,
+        stops: Stops | None = None,
     ) -> None:
         self._store = store
         self._model = model
         self._options = options
-        self._history = history or NoHistory()
+        self._source = source or NoSource()
+        self.stops = stops or Stops()
         self._context_mode = options.context_management
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
@@ -97,40 +109,62 @@ class Conversation:
         if len(question) > self._options.max_question_chars:
             await delivery.finish(notices.too_long(self._options.max_question_chars))
             return
-        head = None if turn.one_off else await self._store.chain_head(*turn.thread)
+        async with self._store.thread_lock(*turn.thread):
+            stop = self.stops.watch(turn.key)
+            try:
+                await self._answer(turn, delivery, stop)
+            finally:
+                self.stops.forget(turn.key)
+
+    async def _answer(self, turn: Turn, delivery: Delivery, stop: asyncio.Event) -> None:
         started_at = now()
+        state = ThreadState(None, False)
+        if not turn.one_off:
+            state = await self._store.thread_state(*turn.thread)
+        head = state.chain_head
+        earlier = await self._context_before(turn, state)
+        note = await self._source.surroundings(turn)
         await delivery.start()
-        answer, error, restarted = await self._answer_with_recovery(turn, delivery, head)
+        outcome = await self._call(turn, delivery, stop, head, earlier, note)
+        code = outcome.error.code if outcome.error else outcome.answer.error_code
+        restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
         if restarted:
+            # The chain is gone upstream, or has grown past the context window:
+            # start a new one from the thread's recent messages.
+            log.warning("thread chain unusable (%s); starting a new chain", code)
             head = None
-        notice = (
-            notices.for_model_error(error, text_shown=bool(answer.text))
-            if error is not None
-            else notices.for_ending(answer)
-        )
-        if restarted == TOO_LONG and notice is None:
+            earlier = () if turn.one_off else await self._source.earlier(turn)
+            outcome = await self._call(turn, delivery, stop, None, earlier, note)
+        notice = outcome.notice
+        if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
-        await delivery.finish(answer.text, notice)
-        await self._record(turn, answer, error, head, started_at)
+        answer = outcome.answer
+        feedback_id = answer.response_id if answer.text and outcome.stored else None
+        await delivery.finish(answer.text, notice, feedback_id=feedback_id)
+        await self._record(turn, outcome, head, started_at)
 
-    async def _answer_with_recovery(
-        self, turn: Turn, delivery: Delivery, head: str | None
-    ) -> tuple[Answer, ModelError | None, str]:
-        """Stream the answer; returns the code that made it start a new chain, or ""."""
-        answer, error = await self._stream(turn, delivery, head, ())
-        code = error.code if error is not None else answer.error_code
-        if answer.text or code not in (CHAIN_LOST, TOO_LONG):
-            return answer, error, ""
-        # The chain is gone upstream, or has grown past the context window:
-        # start a new one from the thread's recent messages.
-        log.warning("thread chain unusable (%s); starting a new chain", code)
-        earlier = () if turn.one_off else await self._history.earlier(turn)
-        answer, error = await self._stream(turn, delivery, None, earlier)
-        return answer, error, code
+    async def _context_before(self, turn: Turn, state: ThreadState) -> tuple[Said, ...]:
+        """What the model has not heard yet: a whole thread the bot joins late, or
+        what people wrote in the thread since the bot's last answer."""
+        if turn.one_off:
+            return ()
+        if state.chain_head is None:
+            joined_late = turn.thread_ts != turn.message_ts
+            return await self._source.earlier(turn) if joined_late else ()
+        if not state.heard:
+            return ()
+        heard = await self._store.take_heard(*turn.thread, before_ts=turn.message_ts)
+        return tuple(Said(speaker=user, text=text) for user, text in heard)
 
-    async def _stream(
-        self, turn: Turn, delivery: Delivery, head: str | None, earlier: tuple[Said, ...]
-    ) -> tuple[Answer, ModelError | None]:
+    async def _call(
+        self,
+        turn: Turn,
+        delivery: Delivery,
+        stop: asyncio.Event,
+        head: str | None,
+        earlier: tuple[Said, ...],
+        note: str,
+    ) -> Outcome:
         while True:
             mode = self._context_mode
             request = build_request(
@@ -139,24 +173,28 @@ class Conversation:
                 instructions=self._options.instructions,
                 previous_response_id=head,
                 earlier=earlier,
-                extra=context_fields(mode, self._options.compact_threshold),
+                note=note,
+                extra=context_window.fields(mode, self._options.compact_threshold),
             )
-            answer, error = await self._stream_request(request, delivery)
-            if error is None or not refuses_context_field(error, mode):
-                return answer, error
+            outcome = await self._stream(request, delivery, stop)
+            if outcome.error is None or not context_window.refused(outcome.error, mode):
+                break
             # Remembered for later turns: this endpoint does not take that field.
-            self._context_mode = WEAKER_CONTEXT[mode]
+            self._context_mode = context_window.WEAKER[mode]
             log.warning("the endpoint refuses %s; using %s", mode, self._context_mode)
+        if outcome.stopped_by:
+            outcome.stopped_by = self.stops.stopped_by(turn.key) or outcome.stopped_by
+        return outcome
 
-    async def _stream_request(
-        self, request: dict[str, Any], delivery: Delivery
-    ) -> tuple[Answer, ModelError | None]:
-        answer = Answer()
-        shown = ""
-        busy = ""
-        try:
+    async def _stream(
+        self, request: dict[str, Any], delivery: Delivery, stop: asyncio.Event
+    ) -> Outcome:
+        outcome = Outcome(Answer())
+
+        async def consume() -> None:
+            shown, busy = "", ""
             async for event in self._model.stream(request):
-                answer = reduce(answer, event)
+                outcome.answer = answer = reduce(outcome.answer, event)
                 if answer.text != shown:
                     shown = answer.text
                     await delivery.show(shown)
@@ -164,17 +202,48 @@ class Conversation:
                     busy = answer.busy_with
                     if busy:
                         await delivery.working(busy)
-                if answer.ended:
-                    break
+            # Read to the end of the body even after the last event, so the
+            # connection goes back to the pool instead of being closed.
+
+        streaming = asyncio.create_task(consume())
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not streaming.done():
+            # Stop was pressed: closing the stream ends the generation upstream.
+            streaming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ModelError):
+                await streaming
+            outcome.stopped_by = "someone"
+            outcome.stored = await self._stored_after_stop(outcome.answer)
+            return outcome
+        try:
+            streaming.result()
         except ModelError as error:
             self._log_model_error(error)
-            return answer, error
+            outcome.error = error
+            return outcome
+        answer = outcome.answer
         if not answer.ended:
-            # The stream closed without saying how the answer ended.
-            return answer, ModelStreamBroken("the stream ended early")
-        if answer.ending is Ending.FAILED:
+            outcome.error = ModelStreamBroken("the stream ended early")
+        elif answer.ending is Ending.FAILED:
             log.warning("the model's answer failed: code=%s", answer.error_code)
-        return answer, None
+        outcome.stored = outcome.error is None and answer.stored
+        return outcome
+
+    async def _stored_after_stop(self, answer: Answer) -> bool:
+        """Ask the API whether a stopped response was stored; only then may the chain move."""
+        if answer.stored:
+            return True
+        if not answer.response_id:
+            return False
+        try:
+            status = await self._model.status(answer.response_id)
+        except ModelError:
+            return False
+        return status in STORED
 
     @staticmethod
     def _log_model_error(error: ModelError) -> None:
@@ -190,16 +259,21 @@ class Conversation:
             log.warning("model call failed: %s (status=%s)", type(error).__name__, error.status)
 
     async def _record(
-        self,
-        turn: Turn,
-        answer: Answer,
-        error: ModelError | None,
-        head: str | None,
-        started_at: Any,
+        self, turn: Turn, outcome: Outcome, head: str | None, started_at: datetime
     ) -> None:
         if turn.one_off:
             return  # /ask keeps no chain
-        status = answer.ending.value if answer.ending else "error"
+        answer, error = outcome.answer, outcome.error
+        if outcome.stopped_by:
+            status = "stopped"
+        elif error is not None or answer.ending is None:
+            status = "error"
+        else:
+            status = answer.ending.value
+        if error is not None:
+            error_code: str | None = error.code or type(error).__name__
+        else:
+            error_code = answer.error_code or None
         usage = answer.usage
         await self._store.record_turn(
             TurnRecord(
@@ -208,13 +282,13 @@ class Conversation:
                 thread_ts=turn.thread_ts,
                 user_id=turn.user_id,
                 message_ts=turn.message_ts,
-                status=status if error is None else "error",
+                status=status,
                 response_id=answer.response_id or None,
                 previous_response_id=head,
                 started_at=started_at,
                 finished_at=now(),
-                stored=error is None and answer.stored,
-                error_code=_error_code(error, answer),
+                stored=outcome.stored,
+                error_code=error_code,
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
                 total_tokens=usage.total_tokens if usage else None,

@@ -15,5 +15,11 @@ class Delivery(Protocol):
     async def working(self, activity: str) -> None:
         """The model is busy with something other than text (a search, a tool call)."""
 
-    async def finish(self, text: str, notice: str | None = None) -> None:
-        """The final text, always written last; `notice` tells what went wrong or was cut."""
+    async def finish(
+        self, text: str, notice: str | None = None, *, feedback_id: str | None = None
+    ) -> None:
+        """The final text, always written last; `notice` tells what went wrong or was cut.
+
+        An empty `text` keeps what was shown so far. `feedback_id` (the stored
+        response's id) asks for 👍/👎 on the answer where the surface has them.
+        """

@@ -25,6 +25,10 @@ STARTED_OVER = (
 )
 
 
+def stopped(user_id: str) -> str:
+    return f"Stopped by <@{user_id}>."
+
+
 def too_long(limit: int) -> str:
     return (
         f"That question is longer than I can take ({limit:,} characters at most). "

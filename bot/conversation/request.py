@@ -32,6 +32,7 @@ def build_request(
     instructions: str,
     previous_response_id: str | None,
     earlier: tuple[Said, ...] = (),
+    note: str = "",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Only the new turn is sent; the chain keeps the rest. `earlier` rebuilds a lost chain."""
@@ -44,6 +45,9 @@ def build_request(
                 {"role": "assistant", "content": [{"type": "output_text", "text": said.text}]}
             )
     items.append(user_message(speaker_line(turn.user_id, turn.text)))
+    if note:
+        # Where the user is (e.g. the channel open beside the Assistant panel).
+        items[-1]["content"].insert(0, {"type": "input_text", "text": note})
     body: dict[str, Any] = {
         "model": model,
         # Instructions are not carried along a chain: send them every time.

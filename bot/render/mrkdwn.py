@@ -19,6 +19,10 @@ RULE = "──────────"
 """What a Markdown horizontal rule (`---`) becomes."""
 
 _ZWSP = "\u200b"  # lets mrkdwn emphasis start or end inside a word
+# mrkdwn cannot escape a backtick: a lone one in text would pair with the next
+# one, and one inside code would end it early. So those are shown as this
+# look-alike (modifier letter grave accent), the only change made to code.
+_LONE_BACKTICK = "\u02cb"
 _LEVEL = "    "  # indentation of one list nesting level
 _MARKS = {"strong": "*", "emph": "_", "strike": "~"}
 
@@ -45,6 +49,8 @@ _BARE_URL = re.compile(r"https?://[^\s<>]+", re.IGNORECASE)
 _URL_TRAILER = ".,:;!?'\"*_~"
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
 _BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+# A link destination: no spaces, parentheses balanced (one level deep, as URLs are).
+_DESTINATION = re.compile(r"(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*")
 
 
 def to_mrkdwn(markdown: str) -> str:
@@ -104,9 +110,13 @@ def _block_line(line: str, lists: _Nesting, quoted_lists: _Nesting) -> str:
     quote = _QUOTE.match(line)
     if quote:
         # mrkdwn has one quote level: nested quotes are flattened.
-        inner = _block_line(line[quote.end() :], quoted_lists, quoted_lists)
-        return f"> {inner}" if inner else ">"
+        inner = line[quote.end() :]
+        return f"> {_unquoted_line(inner, quoted_lists)}" if inner.strip() else ">"
     quoted_lists.clear()
+    return _unquoted_line(line, lists)
+
+
+def _unquoted_line(line: str, lists: _Nesting) -> str:
     stripped = line.strip()
     if _RULE.fullmatch(stripped):
         lists.clear()
@@ -152,7 +162,8 @@ def _code_block(lines: list[str], start: int, fence: re.Match[str], out: list[st
         body.append(_dedent(lines[i], indent))
         i += 1
     if any(line.strip() for line in body):  # an empty block would show bare fences
-        out.append("```\n" + _escape("\n".join(body)) + "\n```")
+        code = _escape("\n".join(body)).replace("```", _LONE_BACKTICK * 3)
+        out.append("```\n" + code + "\n```")
     return i
 
 
@@ -401,6 +412,8 @@ def _code_content(raw: str) -> str:
 
 def _link_at(s: str, i: int) -> tuple[str, str, int] | None:
     """Parse `[label](url "title")` starting at `s[i] == "["`: label, url, end."""
+    if s.find("](", i) == -1:  # cheap exit, so a line of stray brackets stays linear
+        return None
     n, depth, j = len(s), 0, i
     while j < n:
         c = s[j]
@@ -428,19 +441,9 @@ def _link_at(s: str, i: int) -> tuple[str, str, int] | None:
             return None
         url, k = s[k + 1 : end], end + 1
     else:
-        start, parens = k, 0
-        while k < n and not s[k].isspace():
-            if s[k] == "\\":
-                k += 2
-                continue
-            if s[k] == "(":
-                parens += 1
-            elif s[k] == ")":
-                if parens == 0:
-                    break
-                parens -= 1
-            k += 1
-        url = s[start : min(k, n)]
+        destination = _DESTINATION.match(s, k)
+        assert destination is not None  # the pattern matches the empty string
+        url, k = destination[0], destination.end()
     k = _skip_spaces(s, k)
     if k < n and s[k] in "\"'(":  # a title, which mrkdwn cannot show
         end = s.find(")" if s[k] == "(" else s[k], k + 1)
@@ -494,36 +497,45 @@ def _is_punct(char: str) -> bool:
 
 
 def _pair_delimiters(nodes: list[_Node]) -> list[_Node]:
-    """CommonMark's "process emphasis": pair delimiter runs into spans, in place."""
-    i = 0
-    while i < len(nodes):
-        closer = nodes[i]
-        if not (isinstance(closer, _Delim) and closer.can_close and closer.count):
-            i += 1
-            continue
-        j = i - 1
-        while j >= 0:
-            opener = nodes[j]
-            if isinstance(opener, _Delim) and _pairs(opener, closer):
+    """CommonMark's "process emphasis": pair delimiter runs into spans.
+
+    Left to right on a stack; a closer wraps everything above its opener.
+    """
+    stack: list[_Node] = []
+    # Per kind of closer, how far down the stack an opener may still be: below
+    # it, none is (CommonMark's "openers_bottom"), so unpaired runs stay linear.
+    bottoms: dict[tuple[str, bool, int], int] = {}
+    for node in nodes:
+        while isinstance(node, _Delim) and node.can_close and node.count:
+            key = (node.char, node.can_open, node.length % 3)
+            j = _opener_index(stack, node, bottoms.get(key, 0))
+            if j < 0:
+                bottoms[key] = len(stack)
                 break
-            j -= 1
-        if j < 0:
-            i += 1
-            continue
-        opener = nodes[j]
-        assert isinstance(opener, _Delim)
-        used = 2 if opener.count >= 2 and closer.count >= 2 else 1
-        opener.count -= used
-        closer.count -= used
-        kind = "strike" if closer.char == "~" else "strong" if used == 2 else "emph"
-        nodes[j + 1 : i] = [_Span(kind, nodes[j + 1 : i])]
-        i = j + 2
-        if opener.count == 0:
-            del nodes[j]
-            i -= 1
-        if closer.count == 0:
-            del nodes[i]
-    return nodes
+            opener = stack[j]
+            assert isinstance(opener, _Delim)
+            used = 2 if opener.count >= 2 and node.count >= 2 else 1
+            opener.count -= used
+            node.count -= used
+            kind = "strike" if node.char == "~" else "strong" if used == 2 else "emph"
+            span = _Span(kind, stack[j + 1 :])
+            del stack[j + 1 :]
+            if opener.count == 0:
+                stack.pop()
+            stack.append(span)
+            for other, bottom in bottoms.items():
+                bottoms[other] = min(bottom, len(stack) - 1)
+        if not (isinstance(node, _Delim) and node.count == 0):
+            stack.append(node)
+    return stack
+
+
+def _opener_index(stack: list[_Node], closer: _Delim, bottom: int) -> int:
+    for j in range(len(stack) - 1, bottom - 1, -1):
+        candidate = stack[j]
+        if isinstance(candidate, _Delim) and _pairs(candidate, closer):
+            return j
+    return -1
 
 
 def _pairs(opener: _Delim, closer: _Delim) -> bool:
@@ -546,11 +558,12 @@ def _emit(nodes: list[_Node], active: frozenset[str], out: list[tuple[str, str]]
     """Append (text, role) segments; role is "text", "code", "open" or "close"."""
     for node in _merged(nodes):
         if isinstance(node, _Text):
-            out.append((_escape(node.value), "text"))
+            out.append((_escape(node.value).replace("`", _LONE_BACKTICK), "text"))
         elif isinstance(node, _Delim):
             out.append((_leftover(node), "text"))
         elif isinstance(node, _Code):
-            out.append((f"`{_escape(node.value)}`", "code"))
+            code = _escape(node.value).replace("`", _LONE_BACKTICK)
+            out.append((f"`{code}`", "code"))
         elif isinstance(node, _Link):
             url = node.url.strip()
             if not _SCHEME.match(url):  # relative or empty: Slack cannot link it
@@ -584,24 +597,32 @@ def _merged(nodes: list[_Node]) -> list[_Node]:
 
 
 def _finish(segments: list[tuple[str, str]]) -> str:
-    texts = [text for text, _ in segments]
-    parts: list[tuple[str, bool]] = []  # (text, is_code)
+    following = [""] * len(segments)  # the first character after each segment
+    after = ""
+    for index in range(len(segments) - 1, -1, -1):
+        following[index] = after
+        after = segments[index][0][:1] or after
+    out: list[str] = []
+    text_run: list[str] = []  # the current stretch outside code
+    previous = ""
     for index, (text, role) in enumerate(segments):
-        if role == "open" and _last_char(parts)[-1:].isalnum():
+        if role == "open" and previous.isalnum():
             text = _ZWSP + text
-        elif role == "close" and next((t[0] for t in texts[index + 1 :] if t), "").isalnum():
+        elif role == "close" and following[index].isalnum():
             text += _ZWSP
-        is_code = role == "code"
-        if parts and not is_code and not parts[-1][1]:
-            parts[-1] = (parts[-1][0] + text, False)
-        elif text:
-            parts.append((text, is_code))
+        if role == "code":
+            out.extend([_single_stars("".join(text_run)), text])
+            text_run.clear()
+        else:
+            text_run.append(text)
+        previous = text[-1:] or previous
+    out.append(_single_stars("".join(text_run)))
+    return "".join(out)
+
+
+def _single_stars(text: str) -> str:
     # Last guard: a doubled star left by pathological input would show as `**`.
-    return "".join(t if code else re.sub(r"\*{2,}", "*", t) for t, code in parts)
-
-
-def _last_char(parts: list[tuple[str, bool]]) -> str:
-    return parts[-1][0][-1:] if parts else ""
+    return re.sub(r"\*{2,}", "*", text)
 
 
 def _plain(nodes: list[_Node], *, with_urls: bool = False) -> str:

@@ -22,11 +22,11 @@ MIN_LIMIT = 16
 """The smallest limit accepted: room for a reopened and a closed fence plus some text."""
 
 _FENCE_OPEN = re.compile(r"[ \t]*(?P<marker>`{3,}|~{3,})(?P<info>.*)")
-_FENCE_CLOSE = re.compile(r"[ \t]*(?P<marker>`{3,}|~{3,})[ \t]*")
+_FENCE_CLOSE = re.compile(r"[ \t]*(?P<marker>`{3,}|~{3,})[ \t\r]*")
 _BLANK_LINES = re.compile(r"(?:[ \t]*\n)+")
 _NON_SPACE = re.compile(r"\S")
 # Where a cut may go, best first; the separator matched is dropped.
-_PARAGRAPH, _LINE, _SENTENCE, _WORD = range(4)
+_PARAGRAPH, _LINE, _SENTENCE, _WORD, _IN_CODE = range(5)
 _SEPARATORS = (
     (_PARAGRAPH, re.compile(r"\n(?:[ \t]*\n)+")),
     (_LINE, re.compile(r"\n")),
@@ -95,7 +95,9 @@ class _Splitter:
                 cut, resume = end, end
             else:
                 cut, resume = self._cut(start, first.start())
-            chunks.append(self._prefix(start) + text[start:cut].rstrip() + self._suffix(cut))
+            content = text[start:cut].rstrip()
+            if content.strip():  # else only indentation too wide for the limit was cut off
+                chunks.append(self._prefix(start) + content + self._suffix(cut))
             start = resume
         return chunks
 
@@ -121,9 +123,9 @@ class _Splitter:
         return None
 
     def _fits(self, fence: _Fence) -> bool:
-        # Fences so long that reopening and closing them would crowd out the
-        # text are not repaired: the limit wins.
-        return 2 * len(fence.marker) + 2 <= self.limit // 2
+        # A fence too long to reopen and close around one character is not
+        # repaired: the limit wins.
+        return 2 * len(fence.marker) + 3 <= self.limit
 
     def _prefix(self, start: int) -> str:
         fence = self._opened(start)
@@ -176,11 +178,14 @@ class _Splitter:
                     continue
                 if not self._allowed(cut, resume):
                     continue
-                if level == _LINE and (cut in self.fence_edges or resume in self.fence_edges):
-                    best[_PARAGRAPH] = max(best.get(_PARAGRAPH, (cut, resume)), (cut, resume))
-                best[level] = (cut, resume)
+                rank = level
+                if level >= _SENTENCE and self._left_open(cut):
+                    rank = _IN_CODE  # breaks a line of code: only if no line end will do
+                elif level == _LINE and (cut in self.fence_edges or resume in self.fence_edges):
+                    rank = _PARAGRAPH  # just before or after a code block
+                best[rank] = max(best.get(rank, (cut, resume)), (cut, resume))
         for level in sorted(best):
-            if best[level][0] - start >= room // 2:
+            if level != _IN_CODE and best[level][0] - start >= room // 2:
                 return best[level]
         if best:
             return best[min(best)]

@@ -146,6 +146,20 @@ class ResponsesClient:
                 f"connection to the model failed: {type(error).__name__}"
             ) from error
 
+    async def status(self, response_id: str) -> str | None:
+        """GET {base}/responses/{id}: the status the API reports, or None if it cannot tell."""
+        try:
+            response = await self._http.get(f"{self._url}/{response_id}")
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        try:
+            status = response.json().get("status")
+        except (ValueError, AttributeError):
+            return None
+        return status if isinstance(status, str) else None
+
     @staticmethod
     def _http_error(status: int, body: bytes, headers: httpx.Headers) -> ModelError:
         code, message = _error_from_body(status, body)

@@ -1,4 +1,5 @@
-"""A thread's earlier messages, read from Slack only to rebuild a lost chain.
+"""A thread's earlier messages, read from Slack only to rebuild a lost chain or to
+join a thread late; and, for the Assistant panel, the channel the user views.
 
 `conversations.replies` can be limited to one call a minute, so this is never
 on the path of an ordinary turn.
@@ -16,6 +17,7 @@ from bot.conversation.request import Said
 from bot.conversation.turn import Turn
 from bot.slack.calls import slack_error
 from bot.slack.payloads import strip_mention
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,22 @@ def _ts(message: dict[str, Any]) -> float:
         return 0.0
 
 
-class SlackHistory:
-    def __init__(self, client: AsyncWebClient, bot_user_id: str | None) -> None:
+class SlackThreads:
+    """What Slack knows of a thread beyond the turn: its history and where the user is."""
+
+    def __init__(self, client: AsyncWebClient, store: Store, bot_user_id: str | None) -> None:
         self._client = client
+        self._store = store
         self._bot_user_id = bot_user_id
+
+    async def surroundings(self, turn: Turn) -> str:
+        """In the Assistant panel: the channel the user has open beside it."""
+        if turn.one_off or not turn.channel_id.startswith("D"):
+            return ""
+        found = await self._store.assistant_thread(turn.channel_id, turn.thread_ts)
+        if found is None or not found[0]:
+            return ""
+        return f"(The user is currently viewing the Slack channel <#{found[0]}>.)"
 
     async def earlier(self, turn: Turn) -> tuple[Said, ...]:
         if turn.one_off:

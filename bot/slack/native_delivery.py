@@ -90,7 +90,9 @@ class NativeDelivery:
         # Appended text cannot be taken back, so progress is not streamed; it is logged.
         log.debug("model busy: %s", activity_label(activity))
 
-    async def finish(self, text: str, notice: str | None = None) -> None:
+    async def finish(
+        self, text: str, notice: str | None = None, *, feedback_id: str | None = None
+    ) -> None:
         if self._pacer is not None:
             await self._pacer.close()
         final = text or self._shown

@@ -27,6 +27,7 @@ class Pacer:
         self._dirty = asyncio.Event()
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._limited_until = 0.0  # loop time a 429's Retry-After runs to
         self.sent = ""  # the last text Slack accepted
 
     def offer(self, text: str) -> None:
@@ -36,11 +37,15 @@ class Pacer:
             self._task = asyncio.create_task(self._run())
 
     async def close(self) -> None:
-        """Stop editing; an edit under way finishes first."""
+        """Stop editing; an edit under way finishes first, and a 429's Retry-After runs out,
+        so the caller's final write is not sent into the rate limit."""
         self._closing.set()
         self._dirty.set()
         if self._task is not None:
             await self._task
+        remaining = self._limited_until - asyncio.get_running_loop().time()
+        if remaining > 0:
+            await asyncio.sleep(remaining)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -57,6 +62,7 @@ class Pacer:
                 await self._write(text)
                 self.sent = text
             except RateLimited as limited:
+                self._limited_until = asyncio.get_running_loop().time() + limited.retry_after
                 self._dirty.set()  # the text still needs showing
                 await self._pause(limited.retry_after)
                 continue

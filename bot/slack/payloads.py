@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.conversation.turn import Turn
 
 # Subtypes that are still a person writing; every other subtype (edits,
 # deletions, joins, bot messages…) is not a question.
 PERSON_SUBTYPES = {None, "file_share", "thread_broadcast"}
+SLACK_TS = re.compile(r"\d{1,12}(\.\d{1,9})?")
 
 
 def strip_mention(text: str, bot_user_id: str | None) -> str:
@@ -26,15 +27,21 @@ def _team(body: dict[str, Any], event: dict[str, Any]) -> str:
 def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:
     if event.get("bot_id") or event.get("bot_profile"):
         return False
-    if event.get("subtype") not in PERSON_SUBTYPES:
+    subtype = event.get("subtype")
+    if not isinstance(subtype, str | None) or subtype not in PERSON_SUBTYPES:
         return False
     user = event.get("user")
     return isinstance(user, str) and bool(user) and user != bot_user_id
 
 
+def _is_ts(value: Any) -> TypeGuard[str]:
+    """A Slack message timestamp, e.g. "1690000000.000100"."""
+    return isinstance(value, str) and SLACK_TS.fullmatch(value) is not None
+
+
 def turn_from_event(body: dict[str, Any], bot_user_id: str | None) -> Turn | None:
     """A mention in a channel, or any message in a DM → a Turn; anything else → None."""
-    event = body.get("event")
+    event = body.get("event") if isinstance(body, dict) else None
     if not isinstance(event, dict) or not is_from_a_person(event, bot_user_id):
         return None
     kind = event.get("type")
@@ -42,14 +49,14 @@ def turn_from_event(body: dict[str, Any], bot_user_id: str | None) -> Turn | Non
     if kind != "app_mention" and not is_dm:
         return None
     channel, ts = event.get("channel"), event.get("ts")
-    if not isinstance(channel, str) or not isinstance(ts, str) or not channel or not ts:
+    if not isinstance(channel, str) or not channel or not _is_ts(ts):
         return None
     thread_ts = event.get("thread_ts")
     text = event.get("text")
     return Turn(
         team_id=_team(body, event),
         channel_id=channel,
-        thread_ts=thread_ts if isinstance(thread_ts, str) and thread_ts else ts,
+        thread_ts=thread_ts if _is_ts(thread_ts) else ts,
         user_id=str(event["user"]),
         message_ts=ts,
         text=strip_mention(text if isinstance(text, str) else "", bot_user_id),

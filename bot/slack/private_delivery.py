@@ -46,7 +46,9 @@ class PrivateDelivery:
     async def working(self, activity: str) -> None:
         return None
 
-    async def finish(self, text: str, notice: str | None = None) -> None:
+    async def finish(
+        self, text: str, notice: str | None = None, *, feedback_id: str | None = None
+    ) -> None:
         body = to_mrkdwn(text or self._shown)
         full = "\n\n".join(p for p in (self._header, body, f"_{notice}_" if notice else "") if p)
         chunks = split_message(full, TEXT_CHUNK)[:MAX_MESSAGES] or [" "]

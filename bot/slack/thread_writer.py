@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 
 # Slack's answers that mean "not like this": retry the same text as plain mrkdwn.
 REFUSED_MARKDOWN = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_blocks"}
+# Slack's answers that mean "this message cannot be edited" (e.g. someone deleted it):
+# the final text goes in a new message instead.
+CANNOT_EDIT = {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 
 class ThreadWriter:
@@ -38,6 +41,15 @@ class ThreadWriter:
         header = self.header if first else ""
         return blocks.message(markdown, header=header, as_markdown=self.as_markdown, notice=notice)
 
+    def _update_payload(
+        self, markdown: str, notice: str | None = None, *, first: bool = True
+    ) -> dict[str, Any]:
+        payload = self._payload(markdown, notice, first=first)
+        # chat.update keeps the blocks it is not sent: plain text must clear them, or
+        # the blocks of an earlier edit would go on showing an older text.
+        payload.setdefault("blocks", [])
+        return payload
+
     async def post(self, markdown: str, *, first: bool = True, must: bool = False) -> str:
         """Post a message of this answer; returns its ts."""
         call = must_land if must else once
@@ -52,7 +64,8 @@ class ThreadWriter:
         shown = markdown
         if len(shown) > self.chunk_limit:
             shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
-        await once(self.client.chat_update, channel=self.channel, ts=ts, **self._payload(shown))
+        payload = self._update_payload(shown)
+        await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
 
     async def write_final(self, ts: str, markdown: str, notice: str | None) -> None:
         """The full final text: edits `ts`, continues in further messages when too long."""
@@ -69,11 +82,30 @@ class ThreadWriter:
         chunks = split_message(markdown, self.chunk_limit) or [""]
         last = len(chunks) - 1
         for index, chunk in enumerate(chunks):
-            payload = self._payload(chunk, notice if index == last else None, first=index == 0)
+            chunk_notice = notice if index == last else None
             if index == 0:
-                await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
-            else:
-                thread = self.thread_ts or ts
-                await must_land(
-                    self.client.chat_postMessage, channel=self.channel, thread_ts=thread, **payload
-                )
+                ts = await self._replace(ts, chunk, chunk_notice)
+                continue
+            payload = self._payload(chunk, chunk_notice, first=False)
+            await must_land(
+                self.client.chat_postMessage,
+                channel=self.channel,
+                thread_ts=self.thread_ts or ts,
+                **payload,
+            )
+
+    async def _replace(self, ts: str, markdown: str, notice: str | None) -> str:
+        """Edit the message at `ts`; if it cannot be edited, post the text anew. Its ts."""
+        try:
+            payload = self._update_payload(markdown, notice)
+            await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+            return ts
+        except SlackApiError as error:
+            if slack_error(error) not in CANNOT_EDIT:
+                raise
+            log.warning("cannot edit the answer (%s); posting it anew", slack_error(error))
+        payload = self._payload(markdown, notice)
+        if self.thread_ts:
+            payload["thread_ts"] = self.thread_ts
+        response = await must_land(self.client.chat_postMessage, channel=self.channel, **payload)
+        return str(response["ts"])

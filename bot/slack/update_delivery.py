@@ -45,7 +45,8 @@ class UpdateDelivery:
 
     async def start(self) -> None:
         try:
-            self._ts = await self._writer.post(f"_{notices.THINKING}_")
+            # Must land: a 429 here would otherwise lose the whole answer.
+            self._ts = await self._writer.post(f"_{notices.THINKING}_", must=True)
         except SlackApiError as error:
             if self._cannot_post is None or slack_error(error) not in CANNOT_POST:
                 raise
@@ -73,7 +74,9 @@ class UpdateDelivery:
         elif self._pacer is not None and not self._shown:
             self._pacer.offer(f"_{activity_label(activity)}_")
 
-    async def finish(self, text: str, notice: str | None = None) -> None:
+    async def finish(
+        self, text: str, notice: str | None = None, *, feedback_id: str | None = None
+    ) -> None:
         if self._delegate is not None:
             await self._delegate.finish(text, notice)
             return

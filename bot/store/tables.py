@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -11,7 +12,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -59,4 +62,46 @@ seen_messages = Table(
     metadata,
     Column("key", String(200), primary_key=True),
     Column("seen_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# A 👍 or 👎 on an answer; a second press by the same person changes the vote.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("response_id", String(128), nullable=False),
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("message_ts", String(32), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("vote", String(8), nullable=False),  # "up" or "down"
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("response_id", "user_id", name="uq_feedback_once_per_user"),
+)
+
+# Threads of the Assistant panel, with the channel the user is looking at.
+assistant_threads = Table(
+    "assistant_threads",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("channel_id", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("viewing_channel_id", String(32), nullable=True),
+    Column("titled", Boolean, nullable=False, server_default=false()),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel_id", "thread_ts", name="uq_assistant_threads_place"),
+)
+
+# What people wrote in a thread the bot takes part in, between two of its turns;
+# sent with the next turn, then dropped.
+heard_messages = Table(
+    "heard_messages",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("thread_id", ID, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("message_ts", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("thread_id", "message_ts", name="uq_heard_once"),
 )

@@ -22,7 +22,7 @@ async def answer_in(
     thread_ts: str,
     *,
     count: int = 1,
-    timeout: float = 15.0,
+    timeout: float = 15.0,  # noqa: ASYNC109 - a deadline, not a cancel scope
 ) -> list[Message]:
     """Wait until the thread shows `count` answers and the bot has finished them."""
     await fake_slack.wait_for(

@@ -46,7 +46,9 @@ def test_bots_the_bot_itself_and_non_person_subtypes_are_ignored() -> None:
 
 
 def test_malformed_events_are_not_turns() -> None:
-    for event in [None, {}, {"type": "app_mention"}, {**MENTION, "channel": 5}, {**MENTION, "ts": ""}]:
+    malformed = [None, {}, {"type": "app_mention"}, {**MENTION, "channel": 5},
+                 {**MENTION, "ts": ""}]  # fmt: skip
+    for event in malformed:
         assert turn_from_event(body(event) if event is not None else {}, "UBOT") is None
 
 
@@ -58,6 +60,7 @@ def test_strip_mention_removes_every_mention_of_the_bot_only() -> None:
 
 def test_ask_is_a_one_off_turn() -> None:
     turn = turn_from_command(
-        {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "text": "  why? ", "trigger_id": "t1"}
+        {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "text": "  why? ",
+         "trigger_id": "t1"}  # fmt: skip
     )
     assert turn.one_off and turn.text == "why?" and turn.key == "T1:C1:ask:t1"

@@ -21,7 +21,9 @@ from bot.store.migrate import current
 from bot.store.store import now
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-PG_TABLES = "seen_messages, turns, threads, alembic_version"
+PG_TABLES = (
+    "heard_messages, feedback, assistant_threads, seen_messages, turns, threads, alembic_version"
+)
 
 
 async def reset_postgres(url: str) -> None:
@@ -63,10 +65,10 @@ def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str 
 
 async def test_migrations_apply_from_empty_and_again(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await current(store.engine) == "0001"
+    assert await current(store.engine) == "0002"
     await store.close()
     store = await Store.open(database_url)  # idempotent on restart
-    assert await current(store.engine) == "0001"
+    assert await current(store.engine) == "0002"
     await store.close()
 
 
@@ -108,3 +110,85 @@ async def test_old_claims_are_forgotten(database_url: str) -> None:
     assert await store.forget_seen(timedelta(seconds=-1)) == 1  # everything is "older"
     assert await store.claim("old")
     await store.close()
+
+
+async def test_an_old_database_is_migrated_forward(database_url: str) -> None:
+    from bot.store import migrate
+
+    engine = create_async_engine(database_url)
+    await migrate.upgrade(engine, "0001")
+    assert await current(engine) == "0001"
+    await engine.dispose()
+    store = await Store.open(database_url)
+    assert await current(store.engine) == "0002"
+    await store.close()
+
+
+async def test_feedback_is_one_vote_per_person_and_totals_add_up(database_url: str) -> None:
+    store = await Store.open(database_url)
+    place = {"team_id": "T1", "channel_id": "C1", "message_ts": "2.0"}
+    await store.record_feedback(response_id="resp_1", user_id="U1", vote="up", **place)
+    await store.record_feedback(response_id="resp_1", user_id="U1", vote="down", **place)
+    await store.record_feedback(response_id="resp_1", user_id="U2", vote="up", **place)
+    assert await store.feedback_totals() == {"up": 1, "down": 1}
+    await store.close()
+
+
+async def test_assistant_threads_keep_the_viewed_channel_and_title(database_url: str) -> None:
+    store = await Store.open(database_url)
+    assert await store.assistant_thread("D1", "5.0") is None
+    await store.assistant_thread_started("D1", "5.0", "C9")
+    assert await store.assistant_thread("D1", "5.0") == ("C9", False)
+    await store.assistant_viewing("D1", "5.0", "C10")
+    await store.assistant_titled("D1", "5.0")
+    assert await store.assistant_thread("D1", "5.0") == ("C10", True)
+    await store.close()
+
+
+async def test_heard_messages_are_taken_once_in_order_before_the_turn(database_url: str) -> None:
+    store = await Store.open(database_url)
+    assert not await store.takes_part("T1", "C1", "1.1")
+    await store.record_turn(turn("resp_1", stored=True))
+    assert await store.takes_part("T1", "C1", "1.1")
+    await store.hear("T1", "C1", "1.1", "U2", "1.30", "second")
+    await store.hear("T1", "C1", "1.1", "U3", "1.20", "first")
+    await store.hear("T1", "C1", "1.1", "U3", "1.20", "first")  # redelivered: kept once
+    await store.hear("T1", "C1", "1.1", "U4", "1.90", "after the mention")
+    taken = await store.take_heard("T1", "C1", "1.1", before_ts="1.50")
+    assert taken == [("U3", "first"), ("U2", "second")]
+    assert await store.take_heard("T1", "C1", "1.1", before_ts="1.50") == []
+    assert await store.take_heard("T1", "C1", "1.1", before_ts="2.00") == [
+        ("U4", "after the mention")
+    ]
+    await store.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL to lock on")
+async def test_thread_lock_orders_two_workers_on_postgresql() -> None:
+    await reset_postgres(PG_URL)
+    store, other = await Store.open(PG_URL), await Store.open(PG_URL)
+    order: list[str] = []
+    first_in = asyncio.Event()
+
+    async def first() -> None:
+        async with store.thread_lock("T1", "C1", "1.1"):
+            order.append("first in")
+            first_in.set()
+            await asyncio.sleep(0.2)  # hold the lock while the other worker asks for it
+            order.append("first out")
+
+    async def second() -> None:
+        await first_in.wait()
+        async with other.thread_lock("T1", "C1", "1.1"):
+            order.append("second in")
+
+    async def elsewhere() -> None:
+        await first_in.wait()
+        async with other.thread_lock("T1", "C1", "9.9"):  # another thread is not held up
+            order.append("elsewhere")
+
+    await asyncio.gather(first(), second(), elsewhere())
+    assert order == ["first in", "elsewhere", "first out", "second in"]
+    await store.close()
+    await other.close()
+    await reset_postgres(PG_URL)
