@@ -15,9 +15,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.answer import Conversation, Options
 from bot.conversation.queue import TurnQueue
+from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings
 from bot.slack.app import build_app
+from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
@@ -67,7 +69,9 @@ class Bot:
 
     async def _start(self, settings: Settings, host: str) -> None:
         try:
-            self._store = await Store.open(settings.DATABASE_URL)
+            self._store = await Store.open(
+                settings.DATABASE_URL, concurrency=settings.BOT_MAX_CONCURRENT_ANSWERS
+            )
         except Exception as error:
             raise StartupError(
                 f"Cannot open the database at DATABASE_URL: {type(error).__name__}"
@@ -84,12 +88,15 @@ class Bot:
             idle_timeout=settings.OPENAI_IDLE_TIMEOUT,
             max_connections=settings.BOT_MAX_CONCURRENT_ANSWERS + 8,
         )
+        stops = Stops()
         conversation = Conversation(
             self._store,
             self._model,
             answer_options(settings),
             SlackThreads(client, self._store, bot_user_id),
+            stops,
         )
+        panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
             conversation.answer, max_running=settings.BOT_MAX_CONCURRENT_ANSWERS
         )
@@ -98,6 +105,7 @@ class Bot:
             self._session,
             mode=settings.BOT_STREAM_MODE,
             interval=settings.BOT_UPDATE_INTERVAL,
+            panel=panel,
         )
         app = build_app(
             client,
@@ -105,6 +113,9 @@ class Bot:
             socket_mode=settings.socket_mode,
             queue=self._queue,
             deliveries=deliveries,
+            stops=stops,
+            store=self._store,
+            panel=panel,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_events())
         if settings.socket_mode:

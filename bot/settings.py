@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     OPENAI_COMPACT_THRESHOLD: int = Field(default=200_000, ge=1_000)
     BOT_MAX_QUESTION_CHARS: int = Field(default=20_000, ge=1)
     BOT_MAX_CONCURRENT_ANSWERS: int = Field(default=64, ge=1)
+    # Assistant panel prompts, `title=message;title=message` (at most four); empty: defaults.
+    BOT_SUGGESTED_PROMPTS: str = ""
     BOT_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("SLACK_API_URL")

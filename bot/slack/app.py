@@ -11,12 +11,19 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import notices
 from bot.conversation.queue import TurnQueue
+from bot.conversation.stops import Stops
+from bot.slack import buttons
+from bot.slack.assistant import AssistantPanel
+from bot.slack.calls import slack_error
 from bot.slack.deliveries import Deliveries
-from bot.slack.payloads import turn_from_command, turn_from_event
+from bot.slack.payloads import heard_from_event, turn_from_command, turn_from_event
+from bot.slack.press import Press
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,9 @@ def build_app(
     socket_mode: bool,
     queue: TurnQueue,
     deliveries: Deliveries,
+    stops: Stops,
+    store: Store,
+    panel: AssistantPanel,
 ) -> AsyncApp:
     app = AsyncApp(
         client=client,
@@ -41,9 +51,59 @@ def build_app(
         turn = turn_from_event(body, context.bot_user_id)
         if turn is not None:
             queue.submit(turn, deliveries.in_thread(turn))
+            return
+        heard = heard_from_event(body, context.bot_user_id)
+        if heard is not None and await store.takes_part(heard.team_id, heard.channel_id,
+                                                         heard.thread_ts):  # fmt: skip
+            # Said in a thread the bot is in: the model hears it with the next turn.
+            await store.hear(
+                heard.team_id, heard.channel_id, heard.thread_ts, heard.user_id, heard.ts,
+                heard.text,
+            )  # fmt: skip
 
     app.event("app_mention")(on_turn_event)
     app.event("message")(on_turn_event)
+
+    @app.event("assistant_thread_started")
+    async def on_assistant_thread(event: dict[str, Any]) -> None:
+        await panel.thread_started(event)
+
+    @app.event("assistant_thread_context_changed")
+    async def on_assistant_context(event: dict[str, Any]) -> None:
+        await panel.context_changed(event)
+
+    @app.action(buttons.STOP)
+    async def on_stop(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        press = Press.of(body)
+        stop = buttons.read_stop(press.value) if press else None
+        if press is None or stop is None:
+            return
+        turn_key, asker = stop
+        if press.user != asker:
+            await press.tell(client, f"Only <@{asker}> can stop this answer.")
+        elif not stops.stop(turn_key, press.user):
+            await press.tell(client, "That answer has already finished.")
+
+    @app.action(re.compile(f"^({buttons.FEEDBACK_UP}|{buttons.FEEDBACK_DOWN})$"))
+    async def on_feedback(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        press = Press.of(body)
+        if press is None or press.action_id not in buttons.VOTES or not press.value:
+            return
+        await store.record_feedback(
+            response_id=press.value, team_id=press.team, channel_id=press.channel,
+            message_ts=press.message_ts, user_id=press.user, vote=buttons.VOTES[press.action_id],
+        )  # fmt: skip
+        up, down = await store.feedback_counts(press.value)
+        blocks = buttons.with_feedback_counts(press.blocks, press.value, up, down)
+        try:
+            await client.chat_update(
+                channel=press.channel, ts=press.message_ts, blocks=blocks, text=press.text
+            )
+        except SlackApiError as error:
+            log.info("could not show the feedback counts (%s)", slack_error(error))
+        await press.tell(client, "Thanks for the feedback!")
 
     @app.command("/ask")
     async def on_ask(ack: AsyncAck, command: dict[str, Any]) -> None:

@@ -24,9 +24,15 @@ def preview(markdown: str) -> str:
 
 
 def message(
-    markdown: str, *, header: str = "", as_markdown: bool = True, notice: str | None = None
+    markdown: str,
+    *,
+    header: str = "",
+    as_markdown: bool = True,
+    notice: str | None = None,
+    actions: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`text` and `blocks` for chat.postMessage / chat.update."""
+    """`text` and `blocks` for chat.postMessage / chat.update; `actions` is a block of
+    buttons, shown only with blocks."""
     if not as_markdown:
         parts = [header, to_mrkdwn(markdown), f"_{notice}_" if notice else ""]
         return {"text": "\n\n".join(p for p in parts if p) or " "}
@@ -37,5 +43,7 @@ def message(
         blocks.append({"type": "markdown", "text": markdown})
     if notice:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{notice}_"}]})
+    if actions:
+        blocks.append(actions)
     fallback = preview(markdown) or notice or header or " "
     return {"text": fallback, "blocks": blocks}

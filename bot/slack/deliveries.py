@@ -7,6 +7,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.delivery import Delivery
 from bot.conversation.turn import Turn
+from bot.slack import buttons
+from bot.slack.assistant import AssistantPanel, Status
 from bot.slack.native_delivery import NativeDelivery
 from bot.slack.private_delivery import PrivateDelivery
 from bot.slack.thread_writer import ThreadWriter
@@ -30,11 +32,13 @@ class Deliveries:
         *,
         mode: str,
         interval: float,
+        panel: AssistantPanel | None = None,
     ) -> None:
         self._client = client
         self._session = session
         self._mode = mode
         self._interval = interval
+        self._panel = panel
 
     def in_thread(self, turn: Turn) -> Delivery:
         writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
@@ -46,11 +50,26 @@ class Deliveries:
                 recipient_user_id=turn.user_id,
                 recipient_team_id=turn.team_id or None,
             )
-        return UpdateDelivery(writer, self._interval)
+        panel = self._panel
+
+        async def status() -> Status | None:
+            return await panel.begin(turn) if panel is not None else None
+
+        return UpdateDelivery(
+            writer,
+            self._interval,
+            stop=buttons.stop_block(turn.key, turn.user_id),
+            status=status,
+        )
 
     def for_ask(self, turn: Turn, response_url: str) -> Delivery:
         """/ask answers in the channel as a new message, or privately where it may not post."""
         header = ask_header(turn)
         writer = ThreadWriter(self._client, turn.channel_id, None, header=header)
         private = PrivateDelivery(self._session, response_url, header) if response_url else None
-        return UpdateDelivery(writer, self._interval, cannot_post=private)
+        return UpdateDelivery(
+            writer,
+            self._interval,
+            cannot_post=private,
+            stop=buttons.stop_block(turn.key, turn.user_id),
+        )

@@ -8,10 +8,12 @@ text intact.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack import buttons
 from bot.slack.calls import RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -96,16 +98,17 @@ class NativeDelivery:
         if self._pacer is not None:
             await self._pacer.close()
         final = text or self._shown
+        actions = buttons.feedback_block(feedback_id) if feedback_id else None
         if self._ts is None:
             ts = await self._writer.post("…", must=True)
-            await self._writer.write_final(ts, final, notice)
+            await self._writer.write_final(ts, final, notice, actions)
             return
-        if self._streaming and await self._stop(final, notice):
+        if self._streaming and await self._stop(final, notice, actions):
             return
         # Streaming failed: write the whole text over the stream's message.
-        await self._writer.write_final(self._ts, final, notice)
+        await self._writer.write_final(self._ts, final, notice, actions)
 
-    async def _stop(self, final: str, notice: str | None) -> bool:
+    async def _stop(self, final: str, notice: str | None, actions: dict[str, Any] | None) -> bool:
         rest = final[len(self._appended) :] if final.startswith(self._appended) else None
         if rest is None or len(rest) > APPEND_LIMIT or len(final) > self._writer.chunk_limit:
             return False  # the stream cannot say this; chat.update can
@@ -116,6 +119,7 @@ class NativeDelivery:
                 channel=self._writer.channel,
                 ts=self._ts,
                 **({"markdown_text": tail} if tail else {}),
+                **({"blocks": [actions]} if actions else {}),
             )
         except SlackApiError as error:
             log.warning(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from bot.conversation.turn import Turn
@@ -75,3 +76,36 @@ def turn_from_command(command: dict[str, Any]) -> Turn:
         text=str(command.get("text") or "").strip(),
         one_off=True,
     )
+
+
+@dataclass(frozen=True)
+class Heard:
+    """A message people wrote in a channel thread, not addressed to the bot."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str
+    user_id: str
+    ts: str
+    text: str
+
+
+def heard_from_event(body: dict[str, Any], bot_user_id: str | None) -> Heard | None:
+    """A person's reply in a channel thread that does not mention the bot → Heard."""
+    event = body.get("event") if isinstance(body, dict) else None
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return None
+    if event.get("channel_type") not in ("channel", "group", "mpim"):
+        return None
+    if not is_from_a_person(event, bot_user_id):
+        return None
+    channel, ts, thread_ts, text = (
+        event.get("channel"), event.get("ts"), event.get("thread_ts"), event.get("text")
+    )  # fmt: skip
+    if not isinstance(channel, str) or not channel or not _is_ts(ts) or not _is_ts(thread_ts):
+        return None
+    if ts == thread_ts or not isinstance(text, str) or not text.strip():
+        return None  # a top-level message is no thread the bot is in yet
+    if bot_user_id and f"<@{bot_user_id}" in text:
+        return None  # a mention: it arrives as app_mention and becomes a turn
+    return Heard(_team(body, event), channel, thread_ts, str(event["user"]), ts, text.strip())

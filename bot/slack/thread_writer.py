@@ -14,6 +14,8 @@ from bot.slack.calls import must_land, once, slack_error
 
 log = logging.getLogger(__name__)
 
+Actions = dict[str, Any] | None  # a block of buttons
+
 # Slack's answers that mean "not like this": retry the same text as plain mrkdwn.
 REFUSED_MARKDOWN = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_blocks"}
 # Slack's answers that mean "this message cannot be edited" (e.g. someone deleted it):
@@ -36,57 +38,77 @@ class ThreadWriter:
         return blocks.MARKDOWN_CHUNK if self.as_markdown else blocks.TEXT_CHUNK
 
     def _payload(
-        self, markdown: str, notice: str | None = None, *, first: bool = True
+        self,
+        markdown: str,
+        notice: str | None = None,
+        *,
+        first: bool = True,
+        actions: Actions = None,
     ) -> dict[str, Any]:
         header = self.header if first else ""
-        return blocks.message(markdown, header=header, as_markdown=self.as_markdown, notice=notice)
+        return blocks.message(
+            markdown, header=header, as_markdown=self.as_markdown, notice=notice, actions=actions
+        )
 
     def _update_payload(
-        self, markdown: str, notice: str | None = None, *, first: bool = True
+        self,
+        markdown: str,
+        notice: str | None = None,
+        *,
+        first: bool = True,
+        actions: Actions = None,
     ) -> dict[str, Any]:
-        payload = self._payload(markdown, notice, first=first)
+        payload = self._payload(markdown, notice, first=first, actions=actions)
         # chat.update keeps the blocks it is not sent: plain text must clear them, or
         # the blocks of an earlier edit would go on showing an older text.
         payload.setdefault("blocks", [])
         return payload
 
-    async def post(self, markdown: str, *, first: bool = True, must: bool = False) -> str:
+    async def post(
+        self, markdown: str, *, first: bool = True, must: bool = False, actions: Actions = None
+    ) -> str:
         """Post a message of this answer; returns its ts."""
         call = must_land if must else once
-        kwargs = self._payload(markdown, first=first)
+        kwargs = self._payload(markdown, first=first, actions=actions)
         if self.thread_ts:
             kwargs["thread_ts"] = self.thread_ts
         response = await call(self.client.chat_postMessage, channel=self.channel, **kwargs)
         return str(response["ts"])
 
-    async def edit(self, ts: str, markdown: str) -> None:
+    async def edit(self, ts: str, markdown: str, actions: Actions = None) -> None:
         """An interim edit (may raise RateLimited): shows what fits in one message."""
         shown = markdown
         if len(shown) > self.chunk_limit:
             shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
-        payload = self._update_payload(shown)
+        payload = self._update_payload(shown, actions=actions)
         await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
 
-    async def write_final(self, ts: str, markdown: str, notice: str | None) -> None:
-        """The full final text: edits `ts`, continues in further messages when too long."""
+    async def write_final(
+        self, ts: str, markdown: str, notice: str | None, actions: Actions = None
+    ) -> None:
+        """The full final text: edits `ts`, continues in further messages when too long.
+        `actions` (e.g. feedback buttons) go on the last message."""
         try:
-            await self._write_final(ts, markdown, notice)
+            await self._write_final(ts, markdown, notice, actions)
         except SlackApiError as error:
             if not self.as_markdown or slack_error(error) not in REFUSED_MARKDOWN:
                 raise
             log.warning("slack refused a markdown message (%s); sending mrkdwn", slack_error(error))
             self.as_markdown = False
-            await self._write_final(ts, markdown, notice)
+            await self._write_final(ts, markdown, notice, actions)
 
-    async def _write_final(self, ts: str, markdown: str, notice: str | None) -> None:
+    async def _write_final(
+        self, ts: str, markdown: str, notice: str | None, actions: Actions
+    ) -> None:
         chunks = split_message(markdown, self.chunk_limit) or [""]
         last = len(chunks) - 1
         for index, chunk in enumerate(chunks):
             chunk_notice = notice if index == last else None
+            chunk_actions = actions if index == last else None
             if index == 0:
-                ts = await self._replace(ts, chunk, chunk_notice)
+                ts = await self._replace(ts, chunk, chunk_notice, chunk_actions)
                 continue
-            payload = self._payload(chunk, chunk_notice, first=False)
+            payload = self._payload(chunk, chunk_notice, first=False, actions=chunk_actions)
             await must_land(
                 self.client.chat_postMessage,
                 channel=self.channel,
@@ -94,17 +116,17 @@ class ThreadWriter:
                 **payload,
             )
 
-    async def _replace(self, ts: str, markdown: str, notice: str | None) -> str:
+    async def _replace(self, ts: str, markdown: str, notice: str | None, actions: Actions) -> str:
         """Edit the message at `ts`; if it cannot be edited, post the text anew. Its ts."""
         try:
-            payload = self._update_payload(markdown, notice)
+            payload = self._update_payload(markdown, notice, actions=actions)
             await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
             return ts
         except SlackApiError as error:
             if slack_error(error) not in CANNOT_EDIT:
                 raise
             log.warning("cannot edit the answer (%s); posting it anew", slack_error(error))
-        payload = self._payload(markdown, notice)
+        payload = self._payload(markdown, notice, actions=actions)
         if self.thread_ts:
             payload["thread_ts"] = self.thread_ts
         response = await must_land(self.client.chat_postMessage, channel=self.channel, **payload)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.conversation import notices
 from bot.conversation.delivery import Delivery
+from bot.slack import buttons
+from bot.slack.assistant import THINKING, Status
 from bot.slack.calls import slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -26,6 +30,9 @@ ACTIVITY = {
 # Where the bot may not post, e.g. a DM between two other people or a channel it is not in.
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
+# Finds the status line of an Assistant thread, or None elsewhere.
+StatusFinder = Callable[[], Awaitable[Status | None]]
+
 
 def activity_label(kind: str) -> str:
     return ACTIVITY.get(kind, "Working on it…")
@@ -33,44 +40,67 @@ def activity_label(kind: str) -> str:
 
 class UpdateDelivery:
     def __init__(
-        self, writer: ThreadWriter, interval: float, *, cannot_post: Delivery | None = None
+        self,
+        writer: ThreadWriter,
+        interval: float,
+        *,
+        cannot_post: Delivery | None = None,
+        stop: dict[str, Any] | None = None,
+        status: StatusFinder | None = None,
     ) -> None:
         self._writer = writer
         self._interval = interval
         self._cannot_post = cannot_post  # where the answer goes if the bot may not post
+        self._stop = stop  # the Stop button block, shown while the answer streams
+        self._find_status = status
+        self._status: Status | None = None
         self._ts: str | None = None
         self._shown = ""
         self._pacer: Pacer | None = None
         self._delegate: Delivery | None = None
 
     async def start(self) -> None:
+        self._pacer = Pacer(self._write, self._interval)
+        if self._find_status is not None:
+            self._status = await self._find_status()
+        if self._status is not None:
+            # In the Assistant panel the status line says the bot is at work;
+            # the message appears with the first text.
+            await self._status.show(THINKING)
+            return
         try:
             # Must land: a 429 here would otherwise lose the whole answer.
-            self._ts = await self._writer.post(f"_{notices.THINKING}_", must=True)
+            self._ts = await self._writer.post(
+                f"_{notices.THINKING}_", must=True, actions=self._stop
+            )
         except SlackApiError as error:
             if self._cannot_post is None or slack_error(error) not in CANNOT_POST:
                 raise
             log.info("cannot post here (%s); answering privately", slack_error(error))
             self._delegate = self._cannot_post
             await self._delegate.start()
-            return
-        self._pacer = Pacer(self._edit, self._interval)
 
-    async def _edit(self, text: str) -> None:
-        assert self._ts is not None
-        await self._writer.edit(self._ts, text)
+    async def _write(self, text: str) -> None:
+        if self._ts is None:
+            self._ts = await self._writer.post(text, must=True, actions=self._stop)
+        else:
+            await self._writer.edit(self._ts, text, actions=self._stop)
 
     async def show(self, text: str) -> None:
         if self._delegate is not None:
             await self._delegate.show(text)
             return
         self._shown = text
+        if self._status is not None:
+            await self._status.clear()
         if self._pacer is not None:
             self._pacer.offer(text)
 
     async def working(self, activity: str) -> None:
         if self._delegate is not None:
             await self._delegate.working(activity)
+        elif self._status is not None:
+            await self._status.show(activity_label(activity))
         elif self._pacer is not None and not self._shown:
             self._pacer.offer(f"_{activity_label(activity)}_")
 
@@ -78,12 +108,15 @@ class UpdateDelivery:
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
     ) -> None:
         if self._delegate is not None:
-            await self._delegate.finish(text, notice)
+            await self._delegate.finish(text, notice, feedback_id=feedback_id)
             return
         if self._pacer is not None:
             await self._pacer.close()
+        if self._status is not None:
+            await self._status.clear()
         final = text or self._shown  # text already shown is never lost
+        actions = buttons.feedback_block(feedback_id) if feedback_id else None
         if self._ts is None:
-            # Never started (help, refusals): one message says it all.
+            # Not posted yet (help, refusals, the Assistant panel): post it now.
             self._ts = await self._writer.post(f"_{notices.THINKING}_", must=True)
-        await self._writer.write_final(self._ts, final, notice)
+        await self._writer.write_final(self._ts, final, notice, actions)

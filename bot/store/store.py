@@ -263,6 +263,19 @@ class Store:
                 )
             )  # fmt: skip
 
+    async def feedback_counts(self, response_id: str) -> tuple[int, int]:
+        """(👍, 👎) for one answer."""
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(feedback.c.vote, func.count())
+                    .where(feedback.c.response_id == response_id)
+                    .group_by(feedback.c.vote)
+                )
+            ).all()
+        counts = {str(vote): int(count) for vote, count in rows}
+        return counts.get("up", 0), counts.get("down", 0)
+
     async def feedback_totals(self) -> dict[str, int]:
         async with self._engine.connect() as conn:
             rows = (
