@@ -99,28 +99,32 @@ class Conversation:
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
         """Answer once: a turn already claimed (a redelivery) is skipped."""
-        if not await self._store.claim(turn.key):
-            log.info("skipping a message already answered")
-            return
-        question = turn.text.strip()
-        if not question:
-            await delivery.finish(notices.HELP)
-            return
-        if len(question) > self._options.max_question_chars:
-            await delivery.finish(notices.too_long(self._options.max_question_chars))
-            return
+        # The lock orders turns of one thread across workers (PostgreSQL); the
+        # claim and the thread's state are read under it, in one transaction.
         async with self._store.thread_lock(*turn.thread):
+            state = await self._store.begin_turn(turn.key, *turn.thread)
+            if state is None:
+                log.info("skipping a message already answered")
+                return
+            question = turn.text.strip()
+            if not question:
+                await delivery.finish(notices.HELP)
+                return
+            if len(question) > self._options.max_question_chars:
+                await delivery.finish(notices.too_long(self._options.max_question_chars))
+                return
             stop = self.stops.watch(turn.key)
             try:
-                await self._answer(turn, delivery, stop)
+                await self._answer(turn, delivery, stop, state)
             finally:
                 self.stops.forget(turn.key)
 
-    async def _answer(self, turn: Turn, delivery: Delivery, stop: asyncio.Event) -> None:
+    async def _answer(
+        self, turn: Turn, delivery: Delivery, stop: asyncio.Event, state: ThreadState
+    ) -> None:
         started_at = now()
-        state = ThreadState(None, False)
-        if not turn.one_off:
-            state = await self._store.thread_state(*turn.thread)
+        if turn.one_off:
+            state = ThreadState(None, False)
         head = state.chain_head
         earlier = await self._context_before(turn, state)
         note = await self._source.surroundings(turn)

@@ -101,15 +101,6 @@ class Store:
 
     # Seen messages ---------------------------------------------------------
 
-    async def claim(self, key: str) -> bool:
-        """True the first time `key` is claimed, by any worker; False ever after."""
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(seen_messages.insert().values(key=key, seen_at=now()))
-        except IntegrityError:
-            return False
-        return True
-
     async def forget_seen(self, older_than: timedelta) -> int:
         """Drop seen-message keys older than `older_than`; Slack stops retrying long before."""
         async with self._engine.begin() as conn:
@@ -125,19 +116,37 @@ class Store:
 
     async def thread_state(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadState:
         """The chain head, and whether messages were heard since the last turn: one query."""
+        async with self._engine.connect() as conn:
+            return await self._thread_state(conn, team_id, channel_id, thread_ts)
+
+    async def begin_turn(
+        self, key: str, team_id: str, channel_id: str, thread_ts: str
+    ) -> ThreadState | None:
+        """Claim the user's message `key` and read its thread's state, in one transaction;
+        None when the message was claimed before (a redelivery)."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(seen_messages.insert().values(key=key, seen_at=now()))
+                return await self._thread_state(conn, team_id, channel_id, thread_ts)
+        except IntegrityError:
+            return None
+
+    @staticmethod
+    async def _thread_state(
+        conn: AsyncConnection, team_id: str, channel_id: str, thread_ts: str
+    ) -> ThreadState:
         heard = (
             select(heard_messages.c.id).where(heard_messages.c.thread_id == threads.c.id).exists()
         )
-        async with self._engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(threads.c.chain_head, heard).where(
-                        threads.c.team_id == team_id,
-                        threads.c.channel_id == channel_id,
-                        threads.c.thread_ts == thread_ts,
-                    )
+        row = (
+            await conn.execute(
+                select(threads.c.chain_head, heard).where(
+                    threads.c.team_id == team_id,
+                    threads.c.channel_id == channel_id,
+                    threads.c.thread_ts == thread_ts,
                 )
-            ).first()
+            )
+        ).first()
         return ThreadState(None, False) if row is None else ThreadState(row[0], bool(row[1]))
 
     async def record_turn(self, turn: TurnRecord) -> None:
@@ -188,33 +197,24 @@ class Store:
     ) -> int:
         """The thread's id, creating the thread if new; moves its chain head to `head` if given."""
         at = at or now()
-        place = (
-            threads.c.team_id == team_id,
-            threads.c.channel_id == channel_id,
-            threads.c.thread_ts == thread_ts,
-        )
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         changes: dict[str, Any] = {"updated_at": at, **({"chain_head": head} if head else {})}
-        touch = update(threads).where(*place).values(**changes).returning(threads.c.id)
-        thread_id = await conn.scalar(touch)
-        if thread_id is None:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            # Insert-if-absent is atomic on both engines; a worker that loses the race
-            # finds the row with the update again.
-            thread_id = await conn.scalar(
-                dialect.insert(threads)
-                .values(
-                    team_id=team_id,
-                    channel_id=channel_id,
-                    thread_ts=thread_ts,
-                    chain_head=head,
-                    created_at=at,
-                    updated_at=at,
-                )  # fmt: skip
-                .on_conflict_do_nothing()
-                .returning(threads.c.id)
+        # One atomic upsert on both engines: two workers cannot create a thread twice.
+        thread_id = await conn.scalar(
+            dialect.insert(threads)
+            .values(
+                team_id=team_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                chain_head=head,
+                created_at=at,
+                updated_at=at,
+            )  # fmt: skip
+            .on_conflict_do_update(
+                index_elements=["team_id", "channel_id", "thread_ts"], set_=changes
             )
-            if thread_id is None:
-                thread_id = await conn.scalar(touch)
+            .returning(threads.c.id)
+        )
         assert thread_id is not None
         return int(thread_id)
 

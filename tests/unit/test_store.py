@@ -98,7 +98,8 @@ async def test_the_chain_survives_reopening(database_url: str) -> None:
 async def test_a_message_is_claimed_once_even_by_racing_workers(database_url: str) -> None:
     stores = [await Store.open(database_url) for _ in range(3)]
     key = f"T1:C1:{uuid.uuid4()}"
-    results = await asyncio.gather(*(s.claim(key) for s in stores for _ in range(3)))
+    claims = (s.begin_turn(key, "T1", "C1", "1.1") for s in stores for _ in range(3))
+    results = [state is not None for state in await asyncio.gather(*claims)]
     assert sorted(results) == [False] * 8 + [True]
     for store in stores:
         await store.close()
@@ -106,9 +107,10 @@ async def test_a_message_is_claimed_once_even_by_racing_workers(database_url: st
 
 async def test_old_claims_are_forgotten(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await store.claim("old")
+    assert await store.begin_turn("old", "T1", "C1", "1.1") is not None
+    assert await store.begin_turn("old", "T1", "C1", "1.1") is None
     assert await store.forget_seen(timedelta(seconds=-1)) == 1  # everything is "older"
-    assert await store.claim("old")
+    assert await store.begin_turn("old", "T1", "C1", "1.1") is not None
     await store.close()
 
 
