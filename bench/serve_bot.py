@@ -18,6 +18,7 @@ import signal
 import sys
 
 from bot import logs
+from bot.__main__ import run_loop
 from bot.main import Bot
 from bot.settings import Settings
 
@@ -45,12 +46,12 @@ def main() -> int:
     parser.add_argument("--profile", metavar="FILE", help="write cProfile stats to FILE")
     args = parser.parse_args()
     if not args.profile:
-        asyncio.run(serve())
+        run_loop(serve())
         return 0
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        asyncio.run(serve())
+        run_loop(serve())
     finally:
         profiler.disable()
         profiler.dump_stats(args.profile)

@@ -152,13 +152,17 @@ class Conversation:
         what people wrote in the thread since the bot's last answer."""
         if turn.one_off:
             return ()
-        if state.chain_head is None:
-            joined_late = turn.thread_ts != turn.message_ts
-            return await self._source.earlier(turn) if joined_late else ()
-        if not state.heard:
-            return ()
-        heard = await self._store.take_heard(*turn.thread, before_ts=turn.message_ts)
-        return tuple(Said(speaker=user, text=text) for user, text in heard)
+        if state.chain_head is None and turn.thread_ts == turn.message_ts:
+            return ()  # a new thread
+        heard: tuple[Said, ...] = ()
+        if state.heard:
+            taken = await self._store.take_heard(*turn.thread, before_ts=turn.message_ts)
+            heard = tuple(Said(speaker=user, text=text) for user, text in taken)
+        if state.chain_head is None and turn.shared:
+            # Joined late, or the chain never started: the thread's history holds what
+            # was heard too (taken above, so the next turn does not send it again).
+            return await self._source.earlier(turn) or heard
+        return heard
 
     async def _call(
         self,

@@ -14,6 +14,9 @@ class Turn:
     message_ts: str  # the user's message (for /ask, the command's trigger id)
     text: str
     one_off: bool = False  # /ask: no earlier context is sent, none is kept
+    # People may talk in this thread without addressing the bot (a channel thread),
+    # so the thread can hold messages the model has not heard. Not so in a DM.
+    shared: bool = True
 
     @property
     def thread(self) -> tuple[str, str, str]:

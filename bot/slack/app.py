@@ -95,14 +95,16 @@ def build_app(
             response_id=press.value, team_id=press.team, channel_id=press.channel,
             message_ts=press.message_ts, user_id=press.user, vote=buttons.VOTES[press.action_id],
         )  # fmt: skip
-        up, down = await store.feedback_counts(press.value)
-        blocks = buttons.with_feedback_counts(press.blocks, press.value, up, down)
-        try:
-            await client.chat_update(
-                channel=press.channel, ts=press.message_ts, blocks=blocks, text=press.text
-            )
-        except SlackApiError as error:
-            log.info("could not show the feedback counts (%s)", slack_error(error))
+        # Rewritten from the blocks Slack sent: without them, the answer would be lost.
+        if buttons.shows_feedback(press.blocks):
+            up, down = await store.feedback_counts(press.value)
+            blocks = buttons.with_feedback_counts(press.blocks, press.value, up, down)
+            try:
+                await client.chat_update(
+                    channel=press.channel, ts=press.message_ts, blocks=blocks, text=press.text
+                )
+            except SlackApiError as error:
+                log.info("could not show the feedback counts (%s)", slack_error(error))
         await press.tell(client, "Thanks for the feedback!")
 
     @app.command("/ask")

@@ -19,7 +19,8 @@ PREVIEW = 150  # the notification text shown beside the blocks
 
 
 def preview(markdown: str) -> str:
-    plain = " ".join(to_mrkdwn(markdown).split())
+    # Only the start is shown, so only the start is rendered: edits stay cheap as text grows.
+    plain = " ".join(to_mrkdwn(markdown[: PREVIEW * 3]).split())
     return plain if len(plain) <= PREVIEW else plain[: PREVIEW - 1] + "…"
 
 

@@ -60,6 +60,11 @@ def feedback_block(response_id: str, up: int = 0, down: int = 0) -> dict[str, An
     }
 
 
+def shows_feedback(blocks: list[dict[str, Any]]) -> bool:
+    """True when the blocks hold the feedback buttons (Slack sent the message as shown)."""
+    return any(isinstance(b, dict) and b.get("block_id") == FEEDBACK_BLOCK for b in blocks)
+
+
 def with_feedback_counts(
     blocks: list[dict[str, Any]], response_id: str, up: int, down: int
 ) -> list[dict[str, Any]]:

@@ -34,13 +34,16 @@ def recent_said(
     earlier = [m for m in messages if isinstance(m, dict) and _ts(m) < float(before_ts)]
     for message in reversed(earlier[-MAX_MESSAGES:]):
         text = strip_mention(str(message.get("text") or ""), bot_user_id)
-        if not text:
+        user = str(message.get("user") or "")
+        own = user == bot_user_id if bot_user_id else bool(message.get("bot_id"))
+        # Another app's message (a CI bot, say) is one more speaker, not the bot's own words.
+        speaker = "" if own else user or str(message.get("bot_id") or "")
+        if not text or not (own or speaker):
             continue
         total += len(text)
         if total > MAX_CHARS:
             break
-        from_bot = bool(message.get("bot_id")) or message.get("user") == bot_user_id
-        said.append(Said(speaker="" if from_bot else str(message.get("user") or ""), text=text))
+        said.append(Said(speaker=speaker, text=text))
     return tuple(reversed(said))
 
 

@@ -61,6 +61,7 @@ def turn_from_event(body: dict[str, Any], bot_user_id: str | None) -> Turn | Non
         user_id=str(event["user"]),
         message_ts=ts,
         text=strip_mention(text if isinstance(text, str) else "", bot_user_id),
+        shared=not is_dm,
     )
 
 

@@ -80,10 +80,12 @@ class Store:
         On PostgreSQL each running answer holds one connection for its thread
         lock, so the pool is sized for `concurrency` answers plus short queries.
         """
-        if url.startswith("sqlite"):
+        if url.startswith("sqlite") and ":memory:" in url:
+            options: dict[str, Any] = {}  # one connection by nature (SQLAlchemy's StaticPool)
+        elif url.startswith("sqlite"):
             # SQLite has one writer: one connection (and its one aiosqlite thread)
             # serves every query in order, instead of many contending for the lock.
-            options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
+            options = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
         else:
             options = {"pool_pre_ping": True, "pool_size": concurrency + 4, "max_overflow": 8}
         engine = create_async_engine(url, **options)

@@ -172,12 +172,17 @@ def block_action(
     block_id: str = "b1",
     response_url: str = "",
     team: str = "T1",
+    text: str = "",
+    blocks: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A `block_actions` payload for a button click on a message."""
+    """A `block_actions` payload for a button click on a message; `text` and `blocks`
+    are the message as it is shown (Slack sends them along)."""
     message_ts = message_ts or new_ts()
-    message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": "UBOT", "text": ""}
+    message: dict[str, Any] = {"type": "message", "ts": message_ts, "user": "UBOT", "text": text}
     if thread_ts is not None:
         message["thread_ts"] = thread_ts
+    if blocks is not None:
+        message["blocks"] = blocks
     return {
         "type": "block_actions",
         "team": {"id": team, "domain": "test"},
@@ -204,3 +209,67 @@ def block_action(
             }
         ],
     }
+
+
+def _assistant_thread(
+    kind: str,
+    *,
+    user: str,
+    channel: str,
+    thread_ts: str,
+    viewing: str | None,
+    team: str,
+) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    if viewing is not None:
+        context = {"channel_id": viewing, "team_id": team, "enterprise_id": None}
+    return {
+        "type": kind,
+        "assistant_thread": {
+            "user_id": user,
+            "context": context,
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": new_ts(),
+    }
+
+
+def assistant_thread_started(
+    *,
+    user: str = "U1",
+    channel: str = "D1",
+    thread_ts: str | None = None,
+    viewing: str | None = "C1",
+    team: str = "T1",
+) -> dict[str, Any]:
+    """An `assistant_thread_started` event: the user opened the app's Assistant panel
+    (a thread in the DM `channel`) while viewing the channel `viewing` (None: none)."""
+    return _assistant_thread(
+        "assistant_thread_started",
+        user=user,
+        channel=channel,
+        thread_ts=thread_ts or new_ts(),
+        viewing=viewing,
+        team=team,
+    )
+
+
+def assistant_thread_context_changed(
+    *,
+    thread_ts: str,
+    viewing: str | None,
+    user: str = "U1",
+    channel: str = "D1",
+    team: str = "T1",
+) -> dict[str, Any]:
+    """An `assistant_thread_context_changed` event: the user, with the Assistant panel
+    open, now views the channel `viewing`."""
+    return _assistant_thread(
+        "assistant_thread_context_changed",
+        user=user,
+        channel=channel,
+        thread_ts=thread_ts,
+        viewing=viewing,
+        team=team,
+    )

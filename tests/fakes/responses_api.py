@@ -1,10 +1,14 @@
 """A fake of OpenAI's Responses API (`POST {url}/responses`) served by aiohttp.
 
 Answers are scripted and consumed first in, first out; an empty queue answers
-`answer("Hello!")`. The builders below produce the wire shape of the real
-streams (see tests/fixtures/responses/*.sse): `event:` + `data:` lines,
-`sequence_number` from 0, and a terminal `response.completed`,
-`response.incomplete` or `response.failed` event.
+`answer("Hello!")`. `GET {url}/responses/{id}` reports a served response's status:
+its terminal event's, "in_progress" for a stream that ended without one (e.g. cut
+by the client), or what `set_status` scripted; unknown ids get 404.
+
+The builders below produce the wire shape of the real streams (see
+tests/fixtures/responses/*.sse): `event:` + `data:` lines, `sequence_number`
+from 0, and a terminal `response.completed`, `response.incomplete` or
+`response.failed` event.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ class Received:
     path: str = "/v1/responses"
     response_id: str | None = None  # the id of the response the script sent, if any
     disconnected: bool = False  # the client went away before the answer ended
+    status: str | None = None  # the status of the terminal event sent, if one was
 
 
 Responder = Callable[[web.Request, Received], Awaitable[web.StreamResponse]]
@@ -269,6 +274,7 @@ def _streamed(
         events, ending = build(_Events(rid, received.json))
         if received.json.get("stream") is False and ending == "end":
             final = events[-1][0].get("response")
+            received.status = _terminal_status(events[-1][0])
             return web.json_response(final)
         stream = await _open_stream(request)
         try:
@@ -278,6 +284,7 @@ def _streamed(
                 await stream.write(
                     _frame({"type": event["type"], "sequence_number": number, **event}, framing)
                 )
+                received.status = _terminal_status(event) or received.status
             if ending == "stall":
                 await asyncio.sleep(stall)
             if ending in ("cut", "stall"):
@@ -291,6 +298,14 @@ def _streamed(
         return stream
 
     return Script(respond, rid, label)
+
+
+def _terminal_status(event: dict[str, Any]) -> str | None:
+    """The response status a terminal event carries; None for any other event."""
+    if event.get("type") not in ("response.completed", "response.incomplete", "response.failed"):
+        return None
+    response = event.get("response")
+    return str(response["status"]) if isinstance(response, dict) else None
 
 
 def _text_events(ev: _Events, text: str, chunks: list[str] | None, delay: float) -> _Timed:
@@ -449,6 +464,7 @@ def replay(path: str | Path, framing: Framing = "event") -> Script:
             else:
                 for event in events:
                     await stream.write(_frame(event, "data"))
+            received.status = next((s for s in map(_terminal_status, reversed(events)) if s), None)
             await stream.write_eof()
         except ConnectionError:
             received.disconnected = True
@@ -466,6 +482,8 @@ class FakeModel:
     def __init__(self) -> None:
         self.requests: list[Received] = []
         self.other_requests: list[tuple[str, str]] = []  # (method, path) of anything else
+        self.status_requests: list[str] = []  # ids asked about with GET /responses/{id}
+        self._statuses: dict[str, str] = {}
         self._scripts: deque[Script] = deque()
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -476,6 +494,7 @@ class FakeModel:
         """Listen on 127.0.0.1 at a free port."""
         app = web.Application()
         app.router.add_post("/v1/responses", self._handle)
+        app.router.add_get("/v1/responses/{response_id}", self._retrieve)
         app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -501,6 +520,10 @@ class FakeModel:
         """Queue answers for the next requests, in order (a str means `answer(str)`)."""
         for script in scripts:
             self._scripts.append(answer(script) if isinstance(script, str) else script)
+
+    def set_status(self, response_id: str, status: str) -> None:
+        """What `GET /responses/{response_id}` reports from now on (e.g. "incomplete")."""
+        self._statuses[response_id] = status
 
     @property
     def pending(self) -> int:
@@ -571,6 +594,25 @@ class FakeModel:
             self._changed.set()
             if task is not None:
                 self._tasks.discard(task)
+
+    async def _retrieve(self, request: web.Request) -> web.StreamResponse:
+        """`GET /responses/{id}`: the response's id and status (no output)."""
+        response_id = request.match_info["response_id"]
+        self.status_requests.append(response_id)
+        self._changed.set()
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            received = Received({}, dict(request.headers), time.monotonic(), request.path)
+            script = http_error(401, None, "You didn't provide an API key.")
+            return await script.respond(request, received)
+        status = self._statuses.get(response_id)
+        if status is None:
+            served = [r for r in self.requests if r.response_id == response_id]
+            if not served:
+                message = f"Response with id '{response_id}' not found."
+                received = Received({}, dict(request.headers), time.monotonic(), request.path)
+                return await http_error(404, None, message).respond(request, received)
+            status = served[-1].status or "in_progress"
+        return web.json_response({"id": response_id, "object": "response", "status": status})
 
     async def _other(self, request: web.Request) -> web.StreamResponse:
         self.other_requests.append((request.method, request.path))

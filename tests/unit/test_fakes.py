@@ -329,3 +329,48 @@ async def test_missing_key_is_401(fake_model: FakeModel) -> None:
         reply = await http.post(f"{fake_model.url}/responses", json={"input": "hi"})
     assert reply.status_code == 401
     assert fake_model.pending == 0
+
+
+async def test_retrieve_reports_each_responses_status(fake_model: FakeModel) -> None:
+    done, cut, scripted = rs.answer("done"), rs.cut_after("half"), rs.answer("x")
+    fake_model.enqueue(done, cut, scripted)
+    for _ in range(3):
+        await _stream(fake_model)
+    fake_model.set_status(scripted.response_id or "", "incomplete")
+    headers = {"Authorization": "Bearer sk-test-key"}
+    async with httpx.AsyncClient(base_url=fake_model.url, headers=headers) as http:
+        statuses = [
+            (await http.get(f"/responses/{script.response_id}")).json()["status"]
+            for script in (done, cut, scripted)
+        ]
+        unknown = await http.get("/responses/resp_unknown")
+        unauthorised = await http.get(
+            f"/responses/{done.response_id}", headers={"Authorization": ""}
+        )
+    assert statuses == ["completed", "in_progress", "incomplete"]
+    assert unknown.status_code == 404 and "error" in unknown.json()
+    assert unauthorised.status_code == 401
+    assert fake_model.status_requests == [
+        done.response_id,
+        cut.response_id,
+        scripted.response_id,
+        "resp_unknown",
+        done.response_id,
+    ]
+    assert fake_model.other_requests == []
+
+
+async def test_a_stream_the_client_closed_early_is_reported_in_progress(
+    fake_model: FakeModel,
+) -> None:
+    slow = rs.answer("one two three four", delay=0.5)
+    fake_model.enqueue(slow)
+    headers = {"Authorization": "Bearer sk-test-key"}
+    body = {"model": "gpt-4.1", "input": "hi", "stream": True}
+    async with httpx.AsyncClient(base_url=fake_model.url, headers=headers) as http:
+        async with aconnect_sse(http, "POST", "/responses", json=body) as source:
+            async for sse in source.aiter_sse():
+                if sse.event == "response.output_text.delta":
+                    break  # the client goes away after the first words
+        status = (await http.get(f"/responses/{slow.response_id}")).json()["status"]
+    assert status == "in_progress"

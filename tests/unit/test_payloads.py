@@ -60,7 +60,12 @@ def test_strip_mention_removes_every_mention_of_the_bot_only() -> None:
 
 def test_ask_is_a_one_off_turn() -> None:
     turn = turn_from_command(
-        {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "text": "  why? ",
-         "trigger_id": "t1"}  # fmt: skip
+        {
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": "U1",
+            "text": "  why? ",
+            "trigger_id": "t1",
+        }  # fmt: skip
     )
     assert turn.one_off and turn.text == "why?" and turn.key == "T1:C1:ask:t1"
