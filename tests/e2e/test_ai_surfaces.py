@@ -131,8 +131,9 @@ def store_of(bot: BotHandle) -> Store:
 
 async def heard_count(bot: BotHandle) -> int:
     """How many messages people wrote in between are waiting for the bot's next turn."""
-    async with store_of(bot).engine.connect() as conn:
-        return len((await conn.execute(select(heard_messages.c.id))).all())
+    return await store_of(bot).run(
+        lambda conn: len(conn.execute(select(heard_messages.c.id)).all())
+    )
 
 
 async def first_turn(
@@ -416,8 +417,7 @@ async def test_feedback_is_stored_acknowledged_shown_and_can_be_changed(
         assert shown.visible == "Paris."  # the answer itself is untouched
 
     await vote(UP, "U2", ["👍 1", "👎 0"])
-    async with store_of(bot).engine.connect() as conn:
-        [row] = (await conn.execute(select(feedback))).mappings().all()
+    [row] = await store_of(bot).run(lambda conn: conn.execute(select(feedback)).mappings().all())
     assert (row["response_id"], row["user_id"], row["vote"]) == (script.response_id, "U2", "up")
     assert (row["channel_id"], row["message_ts"], row["team_id"]) == ("C1", message.ts, "T1")
     assert row["at"] is not None

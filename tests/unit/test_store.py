@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.store import Store, TurnRecord
-from bot.store.migrate import current
+from bot.store import Store, TurnRecord, migrate
+from bot.store.database import connect
 from bot.store.store import now
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -65,10 +65,10 @@ def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str 
 
 async def test_migrations_apply_from_empty_and_again(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await current(store.engine) == "0002"
+    assert await store.revision() == "0002"
     await store.close()
     store = await Store.open(database_url)  # idempotent on restart
-    assert await current(store.engine) == "0002"
+    assert await store.revision() == "0002"
     await store.close()
 
 
@@ -115,14 +115,12 @@ async def test_old_claims_are_forgotten(database_url: str) -> None:
 
 
 async def test_an_old_database_is_migrated_forward(database_url: str) -> None:
-    from bot.store import migrate
-
-    engine = create_async_engine(database_url)
-    await migrate.upgrade(engine, "0001")
-    assert await current(engine) == "0001"
-    await engine.dispose()
+    database = connect(database_url, concurrency=1)
+    await database.transaction(lambda conn: migrate.upgrade(conn, "0001"))
+    assert await database.transaction(migrate.current) == "0001"
+    await database.close()
     store = await Store.open(database_url)
-    assert await current(store.engine) == "0002"
+    assert await store.revision() == "0002"
     await store.close()
 
 

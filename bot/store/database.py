@@ -1,0 +1,117 @@
+"""Where the store's transactions run.
+
+Each store operation is one plain function over a SQLAlchemy `Connection`,
+run as one transaction:
+
+- SQLite: a synchronous engine on one connection, in one worker thread. One
+  hop to that thread per transaction (aiosqlite makes several per statement)
+  costs about a third of the database CPU per answer (`bench/`), and SQLite has
+  one writer anyway.
+- PostgreSQL: the async engine (asyncpg), each transaction run through
+  `run_sync`; several workers share the database, and turns of one thread take
+  an advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL with synchronous=NORMAL: commits do not wait on fsync.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class Database:
+    """Runs transactions; `lock(key)` orders work on one key across workers."""
+
+    dialect: str
+
+    async def transaction(self, work: Work[T]) -> T:
+        raise NotImplementedError
+
+    def lock(self, key: str) -> Any:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+
+class ThreadedSQLite(Database):
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        # The contract's URLs name the async driver; the thread uses the standard one.
+        sync_url = url.replace("sqlite+aiosqlite://", "sqlite://", 1)
+        options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0}
+        if ":memory:" in sync_url:
+            options = {}  # one connection by nature
+        self._engine: Engine = create_engine(sync_url, **options)
+        event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+
+    def _run(self, work: Work[T]) -> T:
+        with self._engine.begin() as connection:
+            return work(connection)
+
+    async def transaction(self, work: Work[T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        # One process per SQLite file: the TurnQueue already orders a thread's turns.
+        yield
+
+    async def close(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        self._thread.shutdown(wait=True)
+
+
+class AsyncPostgres(Database):
+    dialect = "postgresql"
+
+    def __init__(self, url: str, concurrency: int) -> None:
+        # Each running answer holds a connection for its thread's lock.
+        self._engine: AsyncEngine = create_async_engine(
+            url, pool_pre_ping=True, pool_size=concurrency + 4, max_overflow=8
+        )
+
+    async def transaction(self, work: Work[T]) -> T:
+        async with self._engine.begin() as connection:
+            return await connection.run_sync(work)
+
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+        lock_id = int.from_bytes(digest, "big", signed=True)
+        async with self._engine.connect() as connection:
+            await connection.execute(select(func.pg_advisory_lock(lock_id)))
+            try:
+                yield
+            finally:
+                await connection.execute(select(func.pg_advisory_unlock(lock_id)))
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+
+def connect(url: str, concurrency: int) -> Database:
+    if url.startswith("sqlite"):
+        return ThreadedSQLite(url)
+    return AsyncPostgres(url, concurrency)
