@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import web
@@ -24,6 +25,9 @@ from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,7 @@ class Bot:
         self._model: ResponsesClient | None = None
         self._queue: TurnQueue | None = None
         self._runner: web.AppRunner | None = None
-        self._socket: object | None = None
+        self._socket: AsyncSocketModeHandler | None = None
         self._housekeeping: asyncio.Task[None] | None = None
 
     @classmethod
@@ -167,9 +171,21 @@ class Bot:
     async def _serve_socket_mode(self, app: AsyncApp, app_token: str) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        handler = AsyncSocketModeHandler(app, app_token)
+        # app.client: apps.connections.open goes to SLACK_API_URL on the shared session.
+        handler = AsyncSocketModeHandler(app, app_token, web_client=app.client)
+        self._socket = handler  # from here on, stop() closes it
+        try:
+            # Asked here once so a refused app token stops the start with one clear line:
+            # left to connect(), it is retried every 10 seconds, forever.
+            handler.client.wss_uri = await handler.client.issue_new_wss_url()
+        except SlackApiError as error:
+            code = error.response.get("error", "unknown error")
+            raise StartupError(f"Slack refused SLACK_APP_TOKEN ({code}).") from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise StartupError(
+                f"Cannot reach Slack at SLACK_API_URL ({type(error).__name__})."
+            ) from None
         await handler.connect_async()  # type: ignore[no-untyped-call]
-        self._socket = handler
 
     async def _forget_old_events(self) -> None:
         while True:
@@ -188,7 +204,7 @@ class Bot:
         if self._runner is not None:
             await self._runner.cleanup()
         if self._socket is not None:
-            await self._socket.close_async()  # type: ignore[attr-defined]
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._queue is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.idle(), grace)

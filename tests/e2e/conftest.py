@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot.settings import Settings
-from tests.e2e.harness import BotHandle, SlackSender
+from tests.e2e.harness import BotHandle, SlackSender, SocketSender
 from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack
 
@@ -102,3 +102,9 @@ async def slack(signing_secret: str, fake_slack: FakeSlack) -> AsyncIterator[Sla
     """Sends Slack-signed requests to a bot's `/slack/events`."""
     async with aiohttp.ClientSession() as session:
         yield SlackSender(session, signing_secret, fake_slack)
+
+
+@pytest.fixture
+def socket(fake_slack: FakeSlack) -> SocketSender:
+    """Pushes Socket Mode envelopes to a bot connected to `fake_slack`, and waits for acks."""
+    return SocketSender(fake_slack)

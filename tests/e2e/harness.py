@@ -125,26 +125,7 @@ class SlackSender:
         team_id: str = "T1",
     ) -> SlackReply:
         """Deliver an event in an `event_callback` envelope (a retry when `retry_num` is set)."""
-        envelope = {
-            "token": "verification-token",
-            "team_id": team_id,
-            "context_team_id": team_id,
-            "api_app_id": "A1",
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or new_event_id(),
-            "event_time": int(time.time()),
-            "authorizations": [
-                {
-                    "enterprise_id": None,
-                    "team_id": team_id,
-                    "user_id": "UBOT",
-                    "is_bot": True,
-                    "is_enterprise_install": False,
-                }
-            ],
-            "is_ext_shared_channel": False,
-        }
+        envelope = event_callback(event, event_id=event_id, team_id=team_id)
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
@@ -170,21 +151,15 @@ class SlackSender:
         """A slash command, form-encoded as Slack sends it."""
         if response_url is None:
             response_url = self.fake_slack.response_url(f"cmd{next(_tokens)}")
-        form = {
-            "token": "verification-token",
-            "team_id": team_id,
-            "team_domain": "test",
-            "channel_id": channel_id,
-            "channel_name": "general" if channel_id.startswith("C") else "directmessage",
-            "user_id": user_id,
-            "user_name": f"user-{user_id.lower()}",
-            "command": command,
-            "text": text,
-            "api_app_id": "A1",
-            "is_enterprise_install": "false",
-            "response_url": response_url,
-            "trigger_id": trigger_id or f"{next(_tokens)}.1.trigger",
-        }
+        form = command_fields(
+            text,
+            command=command,
+            user_id=user_id,
+            channel_id=channel_id,
+            team_id=team_id,
+            response_url=response_url,
+            trigger_id=trigger_id,
+        )
         return await self.raw(
             bot,
             urllib.parse.urlencode(form),
@@ -195,6 +170,140 @@ class SlackSender:
         """An interactivity payload, form-encoded as `payload=<json>`."""
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return await self.raw(bot, body, content_type="application/x-www-form-urlencoded")
+
+
+@dataclass
+class SocketAck:
+    """What the app sent back over Socket Mode for one envelope."""
+
+    envelope_id: str
+    frame: dict[str, Any]  # {"envelope_id": ..., "payload"?: ...}
+    elapsed: float  # seconds from pushing the envelope to its acknowledgement
+
+    @property
+    def payload(self) -> Any:
+        """The response payload the ack carries, or None."""
+        return self.frame.get("payload")
+
+
+class SocketSender:
+    """Pushes Socket Mode envelopes through FakeSlack's WebSocket and waits for the ack."""
+
+    def __init__(self, fake_slack: Any) -> None:
+        self.fake_slack = fake_slack
+
+    async def envelope(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        envelope_id: str | None = None,
+        accepts_response_payload: bool = False,
+        retry_attempt: int | None = None,
+        retry_reason: str = "",
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline, not a cancel scope
+    ) -> SocketAck:
+        """Push one envelope of `kind` and return the app's acknowledgement of it."""
+        envelope_id = envelope_id or f"env-{next(_tokens)}"
+        frame: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if kind == "events_api":  # Slack sends these two with every event
+            frame["retry_attempt"] = retry_attempt or 0
+            frame["retry_reason"] = retry_reason
+        acked = len(self.fake_slack.socket_acks_of(envelope_id))
+        await self.fake_slack.socket_send(frame)
+        started = time.monotonic()
+        await self.fake_slack.wait_for(
+            lambda: len(self.fake_slack.socket_acks_of(envelope_id)) > acked,
+            timeout=timeout,
+            what=f"the ack of {kind} envelope {envelope_id}",
+        )
+        ack = self.fake_slack.socket_acks_of(envelope_id)[acked]
+        return SocketAck(envelope_id, ack, time.monotonic() - started)
+
+    async def event(
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_attempt: int | None = None,
+        retry_reason: str = "",
+        team_id: str = "T1",
+    ) -> SocketAck:
+        """An event in an `event_callback`, in an `events_api` envelope."""
+        body = event_callback(event, event_id=event_id, team_id=team_id)
+        return await self.envelope(
+            "events_api", body, retry_attempt=retry_attempt, retry_reason=retry_reason
+        )
+
+    async def command(self, text: str, *, command: str = "/ask", **fields: Any) -> SocketAck:
+        """A slash command in a `slash_commands` envelope (it accepts a response payload)."""
+        if fields.get("response_url") is None:
+            fields["response_url"] = self.fake_slack.response_url(f"cmd{next(_tokens)}")
+        body = command_fields(text, command=command, **fields)
+        return await self.envelope("slash_commands", body, accepts_response_payload=True)
+
+    async def action(self, payload: dict[str, Any]) -> SocketAck:
+        """An interactivity payload in an `interactive` envelope."""
+        return await self.envelope("interactive", payload)
+
+
+def event_callback(
+    event: dict[str, Any], *, event_id: str | None = None, team_id: str = "T1"
+) -> dict[str, Any]:
+    """The `event_callback` body Slack wraps an event in (over HTTP and Socket Mode alike)."""
+    return {
+        "token": "verification-token",
+        "team_id": team_id,
+        "context_team_id": team_id,
+        "api_app_id": "A1",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or new_event_id(),
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": "UBOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def command_fields(
+    text: str,
+    *,
+    command: str = "/ask",
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    team_id: str = "T1",
+    response_url: str,
+    trigger_id: str | None = None,
+) -> dict[str, str]:
+    """A slash command's fields as Slack sends them (form-encoded over HTTP)."""
+    return {
+        "token": "verification-token",
+        "team_id": team_id,
+        "team_domain": "test",
+        "channel_id": channel_id,
+        "channel_name": "general" if channel_id.startswith("C") else "directmessage",
+        "user_id": user_id,
+        "user_name": f"user-{user_id.lower()}",
+        "command": command,
+        "text": text,
+        "api_app_id": "A1",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": trigger_id or f"{next(_tokens)}.1.trigger",
+    }
 
 
 def new_event_id() -> str:

@@ -3,6 +3,11 @@
 Point slack_sdk at it with `AsyncWebClient(base_url=fake.url)`. It records every
 call, keeps a model of the messages a person would see, and injects faults
 (`ok: false` errors, 429s, arbitrary responses) queued per method.
+
+It is also Socket Mode's server: `apps.connections.open` (app token only) hands
+out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
+pushes envelopes (`socket_send`) and records what the app sends back
+(`socket_acks`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -134,6 +139,12 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._started_at = time.monotonic()
+        # Socket Mode
+        self.socket_acks: list[dict[str, Any]] = []  # every frame the app sent, parsed
+        self.socket_connections = 0  # WebSockets opened so far
+        self._sockets: list[web.WebSocketResponse] = []  # open ones, oldest first
+        self._tickets: set[str] = set()  # issued by apps.connections.open, not used yet
+        self._ticket_ids = itertools.count(1)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -142,6 +153,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{token}", self._handle_response_url)
+        app.router.add_get("/socket-mode/link", self._handle_socket)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -150,7 +162,9 @@ class FakeSlack:
         self._started_at = time.monotonic()
 
     async def stop(self) -> None:
-        """Close the server."""
+        """Close the server (and any Socket Mode connection)."""
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -209,6 +223,27 @@ class FakeSlack:
     def clear_faults(self) -> None:
         """Drop every fault not consumed yet."""
         self._faults.clear()
+
+    # -- Socket Mode -------------------------------------------------------
+
+    @property
+    def socket_connected(self) -> bool:
+        """True while an app holds a Socket Mode WebSocket open."""
+        return any(not socket.closed for socket in self._sockets)
+
+    async def socket_send(self, frame: dict[str, Any], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Push one frame (an envelope, or e.g. `disconnect`) on the newest open socket."""
+        await self.wait_for(lambda: self.socket_connected, timeout, "a Socket Mode connection")
+        socket = [s for s in self._sockets if not s.closed][-1]
+        await socket.send_json(frame)
+
+    def socket_ack(self, envelope_id: str) -> dict[str, Any] | None:
+        """The app's first acknowledgement of that envelope, or None so far."""
+        return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)
+
+    def socket_acks_of(self, envelope_id: str) -> list[dict[str, Any]]:
+        """Every acknowledgement of that envelope, in order."""
+        return [a for a in self.socket_acks if a.get("envelope_id") == envelope_id]
 
     # -- inspection --------------------------------------------------------
 
@@ -299,6 +334,8 @@ class FakeSlack:
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
             if not _has_token(request, args):
                 body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+            elif method == "apps.connections.open":
+                body = self._connections_open(request)
             else:
                 body = self._answer(method, args)
             call.outcome = _outcome(200, body)
@@ -316,6 +353,43 @@ class FakeSlack:
         self._response_url_log.append((token, payload))
         self._changed.set()
         return web.json_response({"ok": True})
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        if ticket not in self._tickets:
+            return web.json_response({"ok": False, "error": "invalid_ticket"}, status=401)
+        self._tickets.discard(ticket)  # a URL is good for one connection, as in Slack
+        socket = web.WebSocketResponse()  # answers the client's pings with pongs
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        self.socket_connections += 1
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets),
+                "debug_info": {
+                    "host": "fake",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
+                "connection_info": {"app_id": "A1"},
+            }
+        )
+        self._changed.set()
+        try:
+            async for frame in socket:
+                if frame.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    parsed = json.loads(frame.data)
+                except ValueError:
+                    parsed = {"_raw": frame.data}
+                self.socket_acks.append(parsed if isinstance(parsed, dict) else {"_raw": parsed})
+                self._changed.set()
+        finally:
+            self._sockets.remove(socket)
+            self._changed.set()
+        return socket
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
@@ -335,6 +409,14 @@ class FakeSlack:
         text = args.get("text")
         limit = self.max_text_length
         return limit is not None and isinstance(text, str) and len(text) > limit
+
+    def _connections_open(self, request: web.Request) -> dict[str, Any]:
+        if not request.headers.get("Authorization", "").startswith("Bearer xapp-"):
+            return {"ok": False, "error": "not_allowed_token_type"}
+        ticket = f"ticket-{next(self._ticket_ids)}"
+        self._tickets.add(ticket)
+        url = f"ws://127.0.0.1:{self._port}/socket-mode/link?ticket={ticket}&app_id=A1"
+        return {"ok": True, "url": url}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
