@@ -12,6 +12,11 @@ import re
 SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
 
 
+def redact(text: str) -> str:
+    """`text` with anything shaped like a Slack token or an API key masked."""
+    return SECRET.sub("[redacted]", text)
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, *secrets: str) -> None:
         super().__init__()
@@ -20,7 +25,7 @@ class RedactSecrets(logging.Filter):
     def _clean(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[redacted]")
-        return SECRET.sub("[redacted]", text)
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = self._clean(record.getMessage())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,20 @@ def answer_options(settings: Settings) -> Options:
 
 class StartupError(Exception):
     """The bot cannot start; the message is one line for the operator."""
+
+
+@contextlib.contextmanager
+def slack_must_accept(token_setting: str) -> Iterator[None]:
+    """Slack refusing a token, or out of reach, at start: one line naming the setting."""
+    try:
+        yield
+    except SlackApiError as error:
+        code = error.response.get("error", "unknown error")
+        raise StartupError(f"Slack refused {token_setting} ({code}).") from None
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise StartupError(
+            f"Cannot reach Slack at SLACK_API_URL ({type(error).__name__})."
+        ) from None
 
 
 class Bot:
@@ -136,15 +151,8 @@ class Bot:
 
     @staticmethod
     async def _who_am_i(client: AsyncWebClient) -> str | None:
-        try:
+        with slack_must_accept("SLACK_BOT_TOKEN"):
             auth = await client.auth_test()
-        except SlackApiError as error:
-            code = error.response.get("error", "unknown error")
-            raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({code}).") from None
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise StartupError(
-                f"Cannot reach Slack at SLACK_API_URL ({type(error).__name__})."
-            ) from None
         user_id = auth.get("user_id")
         return str(user_id) if user_id else None
 
@@ -174,17 +182,10 @@ class Bot:
         # app.client: apps.connections.open goes to SLACK_API_URL on the shared session.
         handler = AsyncSocketModeHandler(app, app_token, web_client=app.client)
         self._socket = handler  # from here on, stop() closes it
-        try:
-            # Asked here once so a refused app token stops the start with one clear line:
-            # left to connect(), it is retried every 10 seconds, forever.
+        # Asked here once so a refused app token stops the start with one clear line:
+        # left to connect(), it is retried every 10 seconds, forever.
+        with slack_must_accept("SLACK_APP_TOKEN"):
             handler.client.wss_uri = await handler.client.issue_new_wss_url()
-        except SlackApiError as error:
-            code = error.response.get("error", "unknown error")
-            raise StartupError(f"Slack refused SLACK_APP_TOKEN ({code}).") from None
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise StartupError(
-                f"Cannot reach Slack at SLACK_API_URL ({type(error).__name__})."
-            ) from None
         await handler.connect_async()  # type: ignore[no-untyped-call]
 
     async def _forget_old_events(self) -> None:

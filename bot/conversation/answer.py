@@ -146,6 +146,16 @@ class Conversation:
         feedback_id = answer.response_id if answer.text and outcome.stored else None
         await delivery.finish(answer.text, notice, feedback_id=feedback_id)
         await self._record(turn, outcome, head, started_at)
+        log.info(
+            "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
+            (now() - started_at).total_seconds(),
+            "stopped"
+            if outcome.stopped_by
+            else (answer.ending.value if answer.ending else "error"),
+            len(answer.text),
+            answer.usage.total_tokens if answer.usage else "?",
+            head is not None,
+        )
 
     async def _context_before(self, turn: Turn, state: ThreadState) -> tuple[Said, ...]:
         """What the model has not heard yet: a whole thread the bot joins late, or

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from bot.logs import redact
 from bot.responses.errors import (
     ModelError,
     ModelRejected,
@@ -62,7 +63,8 @@ def _error_from_body(status: int, body: bytes) -> tuple[str, str]:
         error = {}
     code = error.get("code") or error.get("type") or ""
     message = error.get("message") or f"HTTP {status}"
-    return str(code), str(message)
+    # A 401's message quotes (part of) the key: it must reach neither logs nor users.
+    return str(code), redact(str(message))
 
 
 class ResponsesClient:
