@@ -73,6 +73,15 @@ class Outcome:
     stored: bool = False  # the API stored the response: the chain may move to it
 
     @property
+    def status(self) -> str:
+        """As the turn is recorded: completed, incomplete, failed, stopped or error."""
+        if self.stopped_by:
+            return "stopped"
+        if self.error is not None or self.answer.ending is None:
+            return "error"
+        return self.answer.ending.value
+
+    @property
     def notice(self) -> str | None:
         if self.stopped_by:
             return notices.stopped(self.stopped_by)
@@ -149,9 +158,7 @@ class Conversation:
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started_at).total_seconds(),
-            "stopped"
-            if outcome.stopped_by
-            else (answer.ending.value if answer.ending else "error"),
+            outcome.status,
             len(answer.text),
             answer.usage.total_tokens if answer.usage else "?",
             head is not None,
@@ -194,18 +201,16 @@ class Conversation:
                 note=note,
                 extra=context_window.fields(mode, self._options.compact_threshold),
             )
-            outcome = await self._stream(request, delivery, stop)
+            outcome = await self._stream(request, delivery, stop, turn.key)
             if outcome.error is None or not context_window.refused(outcome.error, mode):
                 break
             # Remembered for later turns: this endpoint does not take that field.
             self._context_mode = context_window.WEAKER[mode]
             log.warning("the endpoint refuses %s; using %s", mode, self._context_mode)
-        if outcome.stopped_by:
-            outcome.stopped_by = self.stops.stopped_by(turn.key) or outcome.stopped_by
         return outcome
 
     async def _stream(
-        self, request: dict[str, Any], delivery: Delivery, stop: asyncio.Event
+        self, request: dict[str, Any], delivery: Delivery, stop: asyncio.Event, key: str
     ) -> Outcome:
         outcome = Outcome(Answer())
 
@@ -234,7 +239,7 @@ class Conversation:
             streaming.cancel()
             with contextlib.suppress(asyncio.CancelledError, ModelError):
                 await streaming
-            outcome.stopped_by = "someone"
+            outcome.stopped_by = self.stops.stopped_by(key) or "someone"
             outcome.stored = await self._stored_after_stop(outcome.answer)
             return outcome
         try:
@@ -282,12 +287,6 @@ class Conversation:
         if turn.one_off:
             return  # /ask keeps no chain
         answer, error = outcome.answer, outcome.error
-        if outcome.stopped_by:
-            status = "stopped"
-        elif error is not None or answer.ending is None:
-            status = "error"
-        else:
-            status = answer.ending.value
         if error is not None:
             error_code: str | None = error.code or type(error).__name__
         else:
@@ -300,7 +299,7 @@ class Conversation:
                 thread_ts=turn.thread_ts,
                 user_id=turn.user_id,
                 message_ts=turn.message_ts,
-                status=status,
+                status=outcome.status,
                 response_id=answer.response_id or None,
                 previous_response_id=head,
                 started_at=started_at,
