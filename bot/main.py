@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=2)  # Slack retries for minutes; two days is ample
+HEARD_KEPT = timedelta(days=7)  # what people said in a thread the bot was not asked in again
 SHUTDOWN_GRACE = 30.0  # seconds answers under way get to finish on stop
 
 
@@ -136,7 +137,7 @@ class Bot:
             store=self._store,
             panel=panel,
         )
-        self._housekeeping = asyncio.create_task(self._forget_old_events())
+        self._housekeeping = asyncio.create_task(self._forget_old_rows())
         if settings.socket_mode:
             await self._serve_socket_mode(app, settings.SLACK_APP_TOKEN)
         else:
@@ -188,11 +189,15 @@ class Bot:
             handler.client.wss_uri = await handler.client.issue_new_wss_url()
         await handler.connect_async()  # type: ignore[no-untyped-call]
 
-    async def _forget_old_events(self) -> None:
+    async def _forget_old_rows(self) -> None:
+        """Hourly: drop seen-message keys and heard texts past their time."""
+        assert self._store is not None
         while True:
-            with contextlib.suppress(Exception):
-                assert self._store is not None
+            try:
                 await self._store.forget_seen(SEEN_KEPT)
+                await self._store.forget_heard(HEARD_KEPT)
+            except Exception as error:  # the database may be briefly away; try next hour
+                log.warning("housekeeping failed: %s", type(error).__name__)
             await asyncio.sleep(3600)
 
     async def idle(self) -> None:

@@ -347,6 +347,18 @@ class Store:
 
         await self._db.transaction(work)
 
+    async def forget_heard(self, older_than: timedelta) -> int:
+        """Drop heard messages older than `older_than`: text is not kept for threads the
+        bot is not asked in again."""
+
+        def work(conn: Connection) -> int:
+            result = conn.execute(
+                delete(heard_messages).where(heard_messages.c.at < now() - older_than)
+            )
+            return int(result.rowcount or 0)
+
+        return await self._db.transaction(work)
+
     async def take_heard(
         self, team_id: str, channel_id: str, thread_ts: str, before_ts: str, limit: int = 30
     ) -> list[tuple[str, str]]:

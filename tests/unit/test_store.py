@@ -160,6 +160,10 @@ async def test_heard_messages_are_taken_once_in_order_before_the_turn(database_u
     assert await store.take_heard("T1", "C1", "1.1", before_ts="2.00") == [
         ("U4", "after the mention")
     ]
+    await store.hear("T1", "C1", "1.1", "U5", "3.00", "never followed up")
+    assert await store.forget_heard(timedelta(days=7)) == 0
+    assert await store.forget_heard(timedelta(seconds=-1)) == 1  # everything is "older"
+    assert await store.take_heard("T1", "C1", "1.1", before_ts="9.00") == []
     await store.close()
 
 
