@@ -1,0 +1,88 @@
+"""Several workers on one PostgreSQL database: one answer per message, turns of a thread
+in order. Runs when TEST_DATABASE_URL names a PostgreSQL database (CI sets it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.e2e.conftest import StartBot
+from tests.e2e.conversation import answer_in
+from tests.e2e.harness import SlackSender, new_event_id
+from tests.e2e.payloads import mention
+from tests.fakes.responses_api import FakeModel, answer, split_words
+from tests.fakes.slack_api import FakeSlack
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+TABLES = (
+    "heard_messages, feedback, assistant_threads, seen_messages, turns, threads, alembic_version"
+)
+
+pytestmark = pytest.mark.skipif(
+    not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
+)
+
+
+async def drop_tables() -> None:
+    engine = create_async_engine(PG_URL)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"DROP TABLE IF EXISTS {TABLES} CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    await drop_tables()
+    yield PG_URL
+    await drop_tables()
+
+
+async def test_a_message_delivered_to_two_workers_is_answered_once(
+    database: str,
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    first, second = await start_bot(DATABASE_URL=database), await start_bot(DATABASE_URL=database)
+    fake_model.enqueue(answer("Only once.", chunks=split_words("Only once."), delay=0.1))
+    event, event_id = mention("<@UBOT> hello workers"), new_event_id()
+    replies = await asyncio.gather(
+        slack.event(first, event, event_id=event_id),
+        slack.event(second, event, event_id=event_id, retry_num=1),
+    )
+    assert [r.status for r in replies] == [200, 200]
+    [shown] = await answer_in(first, fake_slack, "C1", event["ts"])
+    await second.idle()
+    assert shown.visible == "Only once."
+    assert len(fake_model.requests) == 1
+    assert len(fake_slack.thread_messages("C1", event["ts"])) == 1
+
+
+async def test_turns_of_one_thread_on_two_workers_are_answered_in_order(
+    database: str,
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    first, second = await start_bot(DATABASE_URL=database), await start_bot(DATABASE_URL=database)
+    slow = answer("The first answer, slowly.", chunks=split_words("The first answer, slowly."),
+                  delay=0.15)  # fmt: skip
+    fake_model.enqueue(slow, answer("The second answer."))
+    top = mention("<@UBOT> one")
+    await slack.event(first, top)
+    await fake_model.wait_for_requests(1)
+    # The second turn reaches the other worker while the first is still streaming.
+    await slack.event(second, mention("<@UBOT> two", thread_ts=top["ts"]))
+    await answer_in(first, fake_slack, "C1", top["ts"])
+    shown = await answer_in(second, fake_slack, "C1", top["ts"], count=2)
+
+    assert [m.visible for m in shown] == ["The first answer, slowly.", "The second answer."]
+    requests = fake_model.requests
+    assert requests[1].json["previous_response_id"] == slow.response_id
