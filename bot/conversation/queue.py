@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from bot.conversation import notices
 from bot.conversation.delivery import Delivery
+from bot.conversation.load import AdaptiveLimit
 from bot.conversation.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ Answerer = Callable[[Turn, Delivery], Awaitable[None]]
 class TurnQueue:
     def __init__(self, answer: Answerer, *, max_running: int = 64, max_waiting: int = 2000) -> None:
         self._answer = answer
-        self._running = asyncio.Semaphore(max_running)
+        self._running = AdaptiveLimit(max_running)
         self._max_waiting = max_waiting
         self._threads: dict[tuple[str, str, str], deque[tuple[Turn, Delivery]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -65,7 +66,7 @@ class TurnQueue:
             while pending:
                 turn, delivery = pending.popleft()
                 self._waiting -= 1
-                async with self._running:
+                async with self._running.slot():
                     await self._answer_safely(turn, delivery)
         finally:
             del self._threads[thread]
@@ -89,3 +90,4 @@ class TurnQueue:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._running.close()
