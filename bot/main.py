@@ -109,6 +109,7 @@ class Bot:
             max_connections=settings.BOT_MAX_CONCURRENT_ANSWERS + 8,
         )
         stops = Stops()
+        await self._store.on_stop(stops.stop)  # Stop pressed where another worker got it
         conversation = Conversation(
             self._store,
             self._model,

@@ -92,8 +92,11 @@ def build_app(
         turn_key, asker = stop
         if press.user != asker:
             await press.tell(client, f"Only <@{asker}> can stop this answer.")
-        elif not stops.stop(turn_key, press.user):
+        elif stops.stop(turn_key, press.user):
+            return  # it streams here: stopped
+        elif await store.answered(turn_key) or not await store.announce_stop(turn_key, press.user):
             await press.tell(client, "That answer has already finished.")
+        # Otherwise it streams on another worker, which the announcement reaches.
 
     @app.action(re.compile(f"^({buttons.FEEDBACK_UP}|{buttons.FEEDBACK_DOWN})$"))
     async def on_feedback(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -39,7 +39,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Database:
-    """Runs transactions; `lock(key)` orders work on one key across workers."""
+    """Runs transactions; `lock(key)` orders work on one key across workers;
+    `publish`/`subscribe` carry short messages between workers."""
 
     dialect: str
 
@@ -48,6 +49,14 @@ class Database:
 
     def lock(self, key: str) -> Any:
         raise NotImplementedError
+
+    async def publish(self, channel: str, message: str) -> bool:
+        """Send `message` to every worker subscribed to `channel`; False if there are
+        no other workers to reach (SQLite)."""
+        return False
+
+    async def subscribe(self, channel: str, receive: Callable[[str], None]) -> None:
+        """Call `receive` with each message published on `channel`."""
 
     async def close(self) -> None:
         raise NotImplementedError
@@ -91,10 +100,25 @@ class AsyncPostgres(Database):
         self._engine: AsyncEngine = create_async_engine(
             url, pool_pre_ping=True, pool_size=concurrency + 4, max_overflow=8
         )
+        self._listeners: list[AsyncConnection] = []
 
     async def transaction(self, work: Work[T]) -> T:
         async with self._engine.begin() as connection:
             return await connection.run_sync(work)
+
+    async def publish(self, channel: str, message: str) -> bool:
+        async with self._engine.begin() as connection:
+            await connection.execute(select(func.pg_notify(channel, message)))
+        return True
+
+    async def subscribe(self, channel: str, receive: Callable[[str], None]) -> None:
+        # A connection of its own, held open: LISTEN lasts as long as it does.
+        connection = await self._engine.connect()
+        self._listeners.append(connection)
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.add_listener(  # type: ignore[union-attr]
+            channel, lambda _conn, _pid, _channel, payload: receive(payload)
+        )
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
@@ -108,6 +132,8 @@ class AsyncPostgres(Database):
                 await connection.execute(select(func.pg_advisory_unlock(lock_id)))
 
     async def close(self) -> None:
+        for connection in self._listeners:
+            await connection.close()
         await self._engine.dispose()
 
 

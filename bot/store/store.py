@@ -6,6 +6,7 @@ Each method is one transaction (see `database.py` for where it runs).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from bot.store.tables import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STOPS_CHANNEL = "bot_stops"
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,40 @@ class Store:
                 .values(chain_head=None, updated_at=now())
             )
         )
+
+    async def answered(self, turn_key: str) -> bool:
+        """True once the turn of a message (`team:channel:message_ts`) has been recorded."""
+        team_id, channel_id, message_ts = (turn_key.split(":", 2) + ["", ""])[:3]
+
+        def work(conn: Connection) -> bool:
+            found = conn.scalar(
+                select(turns.c.id)
+                .join(threads, threads.c.id == turns.c.thread_id)
+                .where(
+                    threads.c.team_id == team_id,
+                    threads.c.channel_id == channel_id,
+                    turns.c.message_ts == message_ts,
+                )
+                .limit(1)
+            )
+            return found is not None
+
+        return await self._db.transaction(work)
+
+    async def announce_stop(self, turn_key: str, user_id: str) -> bool:
+        """Tell the other workers that `user_id` stopped the answer to `turn_key`; False
+        when there are none (SQLite: one process)."""
+        return await self._db.publish(STOPS_CHANNEL, f"{user_id} {turn_key}")
+
+    async def on_stop(self, stop: Callable[[str, str], object]) -> None:
+        """Call `stop(turn_key, user_id)` for each Stop another worker announces."""
+
+        def receive(message: str) -> None:
+            user_id, _, turn_key = message.partition(" ")
+            if user_id and turn_key:
+                stop(turn_key, user_id)
+
+        await self._db.subscribe(STOPS_CHANNEL, receive)
 
     def thread_lock(self, team_id: str, channel_id: str, thread_ts: str) -> Any:
         """Held while a turn of the thread is answered, so turns of one thread run one

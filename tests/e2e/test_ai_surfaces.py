@@ -8,7 +8,6 @@ asked to show (FakeSlack) and what the model was sent (FakeModel).
 from __future__ import annotations
 
 import asyncio
-import copy
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,10 +31,10 @@ from tests.e2e.payloads import (
     mention,
     new_ts,
 )
+from tests.e2e.presses import STOP, button, ephemerals_to, press
 from tests.fakes.responses_api import FakeModel, Script, answer, http_error, replay, split_words
 from tests.fakes.slack_api import FakeSlack, Message
 
-STOP = "stop_answer"
 UP, DOWN = "feedback_up", "feedback_down"
 THANKS = "Thanks for the feedback!"
 
@@ -61,51 +60,11 @@ def block(message: Message, block_id: str) -> dict[str, Any] | None:
     return next((b for b in message.blocks or [] if b.get("block_id") == block_id), None)
 
 
-def button(message: Message, action_id: str) -> tuple[str, dict[str, Any]]:
-    """(block_id, button element) of the message's button with that action_id."""
-    for found in message.blocks or []:
-        for element in found.get("elements", []) if found.get("type") == "actions" else []:
-            if element.get("action_id") == action_id:
-                return str(found["block_id"]), element
-    raise AssertionError(f"no {action_id} button on {message.ts}: {message.blocks}")
-
-
 def labels(message: Message) -> list[str]:
     """The labels of the message's feedback buttons."""
     found = block(message, "answer_feedback")
     assert found is not None, message.blocks
     return [element["text"]["text"] for element in found["elements"]]
-
-
-async def press(
-    bot: BotHandle,
-    slack: SlackSender,
-    message: Message,
-    action_id: str,
-    *,
-    user: str,
-    value: str | None = None,
-) -> None:
-    """`user` clicks the button on `message` as it is shown now (Slack sends its blocks)."""
-    block_id, element = button(message, action_id) if value is None else ("answer_controls", {})
-    payload = block_action(
-        action_id,
-        element["value"] if value is None else value,
-        user=user,
-        channel=message.channel,
-        message_ts=message.ts,
-        thread_ts=message.thread_ts,
-        block_id=block_id,
-        text=message.text,
-        blocks=copy.deepcopy(message.blocks or []),
-    )
-    reply = await slack.action(bot, payload)
-    assert reply.status == 200, reply.text
-
-
-def ephemerals_to(fake_slack: FakeSlack, user: str) -> list[str]:
-    """The texts of the private messages shown to `user`."""
-    return [str(e["text"]) for e in fake_slack.ephemerals if e.get("user") == user]
 
 
 async def until(

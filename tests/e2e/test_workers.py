@@ -15,6 +15,7 @@ from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender, new_event_id
 from tests.e2e.payloads import mention
+from tests.e2e.presses import STOP, ephemerals_to, press
 from tests.fakes.responses_api import FakeModel, answer, split_words
 from tests.fakes.slack_api import FakeSlack
 
@@ -86,3 +87,36 @@ async def test_turns_of_one_thread_on_two_workers_are_answered_in_order(
     assert [m.visible for m in shown] == ["The first answer, slowly.", "The second answer."]
     requests = fake_model.requests
     assert requests[1].json["previous_response_id"] == slow.response_id
+
+
+async def test_stop_pressed_on_another_worker_stops_the_answer(
+    database: str,
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    streaming_here, pressed_there = (
+        await start_bot(DATABASE_URL=database),
+        await start_bot(DATABASE_URL=database),
+    )
+    words = [f"w{i} " for i in range(40)]
+    fake_model.enqueue(answer("".join(words), chunks=words, delay=0.3))  # 12 s unless stopped
+    top = mention("<@UBOT> a long story please")
+    await slack.event(streaming_here, top)
+    await fake_slack.wait_for(
+        lambda: "w1" in fake_slack.thread_text("C1", top["ts"]), what="the first words"
+    )
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    await press(pressed_there, slack, message, STOP, user="U1")
+
+    [final] = await answer_in(streaming_here, fake_slack, "C1", top["ts"])
+    assert final.visible.endswith("_Stopped by <@U1>._")
+    assert "w39" not in final.visible
+    assert ephemerals_to(fake_slack, "U1") == []  # nobody was told it had finished
+
+    # Once finished, a late press anywhere says so.
+    await press(pressed_there, slack, fake_slack.message("C1", message.ts), STOP, user="U1",
+                value=f'{{"turn": "T1:C1:{top["ts"]}", "asker": "U1"}}')  # fmt: skip
+    await fake_slack.wait_for(lambda: bool(ephemerals_to(fake_slack, "U1")), what="the reply")
+    assert ephemerals_to(fake_slack, "U1") == ["That answer has already finished."]
