@@ -42,6 +42,11 @@ class Deliveries:
 
     def in_thread(self, turn: Turn) -> Delivery:
         writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
+        panel = self._panel
+
+        async def status() -> Status | None:
+            return await panel.begin(turn) if panel is not None else None
+
         if self._mode == "native":
             return NativeDelivery(
                 self._client,
@@ -49,12 +54,8 @@ class Deliveries:
                 self._interval,
                 recipient_user_id=turn.user_id,
                 recipient_team_id=turn.team_id or None,
+                status=status,
             )
-        panel = self._panel
-
-        async def status() -> Status | None:
-            return await panel.begin(turn) if panel is not None else None
-
         return UpdateDelivery(
             writer,
             self._interval,

@@ -14,10 +14,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import buttons
+from bot.slack.assistant import THINKING, Status
 from bot.slack.calls import RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
-from bot.slack.update_delivery import activity_label
+from bot.slack.update_delivery import StatusFinder, activity_label
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class NativeDelivery:
         *,
         recipient_user_id: str | None,
         recipient_team_id: str | None,
+        status: StatusFinder | None = None,
     ) -> None:
         self._client = client
         self._writer = writer  # finishes the message with chat.update when streaming fails
@@ -50,23 +52,40 @@ class NativeDelivery:
         self._shown = ""
         self._streaming = False
         self._pacer: Pacer | None = None
+        self._find_status = status
+        self._status: Status | None = None
 
     async def start(self) -> None:
+        self._streaming = True
+        self._pacer = Pacer(self._append, self._interval)
+        if self._find_status is not None:
+            self._status = await self._find_status()
+        if self._status is not None:
+            # In the Assistant panel the status line says the bot is at work;
+            # the stream starts with the first text.
+            await self._status.show(THINKING)
+            return
+        await self._start_stream("")
+
+    async def _start_stream(self, text: str) -> None:
         response = await must_land(
             self._client.chat_startStream,
             channel=self._writer.channel,
             thread_ts=self._writer.thread_ts,
             **self._recipient,
+            **({"markdown_text": text} if text else {}),
         )
         self._ts = str(response["ts"])
-        self._streaming = True
-        self._pacer = Pacer(self._append, self._interval)
+        self._appended = text
 
     async def _append(self, text: str) -> None:
         if not self._streaming or not text.startswith(self._appended):
             return  # the stream can only grow; the final write fixes the rest
         delta = text[len(self._appended) :][:APPEND_LIMIT]
         if not delta:
+            return
+        if self._ts is None:
+            await self._start_stream(delta)
             return
         try:
             await once(
@@ -85,18 +104,26 @@ class NativeDelivery:
 
     async def show(self, text: str) -> None:
         self._shown = text
+        if self._status is not None:
+            await self._status.clear()
         if self._pacer is not None:
             self._pacer.offer(text)
 
     async def working(self, activity: str) -> None:
-        # Appended text cannot be taken back, so progress is not streamed; it is logged.
-        log.debug("model busy: %s", activity_label(activity))
+        # Appended text cannot be taken back, so progress goes to the Assistant
+        # panel's status line where there is one, and is otherwise only logged.
+        if self._status is not None:
+            await self._status.show(activity_label(activity))
+        else:
+            log.debug("model busy: %s", activity_label(activity))
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
     ) -> None:
         if self._pacer is not None:
             await self._pacer.close()
+        if self._status is not None:
+            await self._status.clear()
         final = text or self._shown
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         if self._ts is None:

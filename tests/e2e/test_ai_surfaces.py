@@ -174,6 +174,34 @@ async def test_the_panel_greets_suggests_prompts_titles_and_shows_status_until_t
     assert fake_model.requests[1].json["previous_response_id"] == fake_model.requests[0].response_id
 
 
+async def test_native_streams_in_the_panel_start_with_the_first_text_after_the_status(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot(BOT_STREAM_MODE="native")
+    started = assistant_thread_started(channel="D8")
+    thread_ts = started["assistant_thread"]["thread_ts"]
+    await slack.event(bot, started)
+    await fake_slack.wait_for(
+        lambda: bool(fake_slack.calls_to("assistant.threads.setSuggestedPrompts")),
+        what="suggested prompts",
+    )
+    fake_model.enqueue(replay("web_search.sse"))
+    await slack.event(bot, dm("What is on in Berlin?", channel="D8", thread_ts=thread_ts))
+    await fake_slack.wait_for(
+        lambda: bool(fake_slack.calls_to("chat.stopStream")), what="the end of the stream"
+    )
+    await bot.idle()
+
+    statuses = [c.args["status"] for c in fake_slack.calls_to("assistant.threads.setStatus")]
+    assert statuses == ["is thinking…", "Searching the web…", ""]
+    [start] = fake_slack.calls_to("chat.startStream")
+    assert start.args["markdown_text"].startswith("Berlin Art Week")  # no empty stream first
+    status_cleared = fake_slack.calls_to("assistant.threads.setStatus")[-1]
+    assert fake_slack.calls.index(status_cleared) < fake_slack.calls.index(start)
+    [stop] = fake_slack.calls_to("chat.stopStream")
+    assert any(b.get("block_id") == "answer_feedback" for b in stop.args.get("blocks", []))
+
+
 async def test_suggested_prompts_come_from_the_setting(
     start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack
 ) -> None:
