@@ -51,6 +51,6 @@ def test_the_log_filter_masks_token_shaped_text_and_known_secrets() -> None:
     record = logging.LogRecord(
         "x", logging.ERROR, __file__, 1, "token %s key %s secret %s", None, None
     )
-    record.args = ("xoxb-123456-abcdef", "sk-proj-abcdefghijklmnop", "my-signing-secret")
+    record.args = ("xoxb-not-a-real-token", "sk-proj-not-real", "my-signing-secret")
     assert RedactSecrets("my-signing-secret").filter(record)
     assert record.getMessage() == "token [redacted] key [redacted] secret [redacted]"
