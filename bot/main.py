@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=2)  # Slack retries for minutes; two days is ample
 HEARD_KEPT = timedelta(days=7)  # what people said in a thread the bot was not asked in again
-SHUTDOWN_GRACE = 30.0  # seconds answers under way get to finish on stop
+# Seconds answers under way get to finish on stop; platforms give 30 s after SIGTERM,
+# and the answers cut short then still need a moment to say so.
+SHUTDOWN_GRACE = 20.0
 
 
 def answer_options(settings: Settings) -> Options:

@@ -135,7 +135,7 @@ class Conversation:
         if turn.one_off:
             state = ThreadState(None, False)
         head = state.chain_head
-        earlier = await self._context_before(turn, state)
+        earlier, earlier_ids = await self._context_before(turn, state)
         note = await self._source.surroundings(turn)
         await delivery.start()
         outcome = await self._call(turn, delivery, stop, head, earlier, note)
@@ -154,7 +154,11 @@ class Conversation:
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
         await delivery.finish(answer.text, notice, feedback_id=feedback_id)
-        await self._record(turn, outcome, head, started_at)
+        try:
+            await self._record(turn, outcome, head, earlier_ids, started_at)
+        except Exception:
+            # The answer is out; what is lost is its record (and the chain's next step).
+            log.exception("could not record the turn")
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started_at).total_seconds(),
@@ -164,22 +168,24 @@ class Conversation:
             head is not None,
         )
 
-    async def _context_before(self, turn: Turn, state: ThreadState) -> tuple[Said, ...]:
+    async def _context_before(
+        self, turn: Turn, state: ThreadState
+    ) -> tuple[tuple[Said, ...], tuple[int, ...]]:
         """What the model has not heard yet: a whole thread the bot joins late, or
-        what people wrote in the thread since the bot's last answer."""
-        if turn.one_off:
-            return ()
-        if state.chain_head is None and turn.thread_ts == turn.message_ts:
-            return ()  # a new thread
-        heard: tuple[Said, ...] = ()
+        what people wrote in the thread since the bot's last answer; and the ids of
+        those heard messages, dropped once a stored response has taken them in."""
+        if turn.one_off or (state.chain_head is None and turn.thread_ts == turn.message_ts):
+            return (), ()  # a one-off, or a new thread
+        heard = []
         if state.heard:
-            taken = await self._store.take_heard(*turn.thread, before_ts=turn.message_ts)
-            heard = tuple(Said(speaker=user, text=text) for user, text in taken)
+            heard = await self._store.heard_before(*turn.thread, before_ts=turn.message_ts)
+        ids = tuple(h.id for h in heard)
+        said = tuple(Said(speaker=h.user_id, text=h.text) for h in heard)
         if state.chain_head is None and turn.shared:
-            # Joined late, or the chain never started: the thread's history holds what
-            # was heard too (taken above, so the next turn does not send it again).
-            return await self._source.earlier(turn) or heard
-        return heard
+            # Joined late, or the chain never started: the thread's history holds
+            # what was heard too.
+            return (await self._source.earlier(turn) or said), ids
+        return said, ids
 
     async def _call(
         self,
@@ -225,13 +231,14 @@ class Conversation:
                     busy = answer.busy_with
                     if busy:
                         await delivery.working(busy)
-            # Read to the end of the body even after the last event, so the
-            # connection goes back to the pool instead of being closed.
 
         streaming = asyncio.create_task(consume())
         stopping = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            streaming.cancel()  # the bot is stopping: so does the stream
+            raise
         finally:
             stopping.cancel()
         if not streaming.done():
@@ -239,7 +246,7 @@ class Conversation:
             streaming.cancel()
             with contextlib.suppress(asyncio.CancelledError, ModelError):
                 await streaming
-            outcome.stopped_by = self.stops.stopped_by(key) or "someone"
+            outcome.stopped_by = self.stops.stopped_by(key)
             outcome.stored = await self._stored_after_stop(outcome.answer)
             return outcome
         try:
@@ -282,7 +289,12 @@ class Conversation:
             log.warning("model call failed: %s (status=%s)", type(error).__name__, error.status)
 
     async def _record(
-        self, turn: Turn, outcome: Outcome, head: str | None, started_at: datetime
+        self,
+        turn: Turn,
+        outcome: Outcome,
+        head: str | None,
+        heard_ids: tuple[int, ...],
+        started_at: datetime,
     ) -> None:
         if turn.one_off:
             return  # /ask keeps no chain
@@ -302,6 +314,7 @@ class Conversation:
                 status=outcome.status,
                 response_id=answer.response_id or None,
                 previous_response_id=head,
+                heard_ids=heard_ids,
                 started_at=started_at,
                 finished_at=now(),
                 stored=outcome.stored,

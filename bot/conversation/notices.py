@@ -19,6 +19,7 @@ ASK_USAGE = "Usage: `/ask your question`. I answer right here, without earlier c
 THINKING = "Thinking…"
 BUSY = "I'm answering a lot of questions right now. Please try again in a minute."
 UNEXPECTED = "Something went wrong on my side while answering. Please try again."
+INTERRUPTED = "I was restarted before this answer was finished. Please ask again."
 STARTED_OVER = (
     "This thread grew longer than the model can take in, so I continued from its recent "
     "messages only."

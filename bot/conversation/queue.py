@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bot.conversation import notices
 from bot.conversation.delivery import Delivery
@@ -45,11 +46,8 @@ class TurnQueue:
         self._threads[turn.thread] = deque([(turn, delivery)])
         self._spawn(self._drain(turn.thread))
 
-    def _spawn(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            await work
-
-        task = asyncio.create_task(run())
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -75,12 +73,21 @@ class TurnQueue:
         # An exception in one answer never touches another, and never means silence.
         try:
             await self._answer(turn, delivery)
+        except asyncio.CancelledError:
+            # The bot is stopping before this answer finished: say so, keep the text.
+            await self._tell(delivery, notices.INTERRUPTED, shield=True)
+            raise
         except Exception:
             log.exception("answering a turn failed")
-            try:
-                await delivery.finish("", notices.UNEXPECTED)
-            except Exception:
-                log.exception("could not tell the user that answering failed")
+            await self._tell(delivery, notices.UNEXPECTED)
+
+    @staticmethod
+    async def _tell(delivery: Delivery, notice: str, *, shield: bool = False) -> None:
+        finish = delivery.finish("", notice)  # "" keeps the text already shown
+        try:
+            await (asyncio.shield(finish) if shield else finish)
+        except Exception:
+            log.exception("could not tell the user that answering failed")
 
     async def idle(self) -> None:
         """Return once nothing is waiting or running."""

@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.turn import Turn
-from bot.slack.calls import slack_error
+from bot.slack.calls import SIDE_CALL_ERRORS
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-THINKING = "is thinking…"
+STATUS_THINKING = "is thinking…"
 TITLE_LIMIT = 80
 GREETING = "Hi! What can I help you with?"
 DEFAULT_PROMPTS = (
@@ -57,13 +56,13 @@ class Status:
     async def show(self, status: str) -> None:
         if status == self.shown:
             return
+        self.shown = status  # tried once: a failing status line is not retried per delta
         try:
             await self._client.assistant_threads_setStatus(
                 channel_id=self._channel, thread_ts=self._thread_ts, status=status
             )
-            self.shown = status
-        except SlackApiError as error:  # a status is a nicety; the answer goes on
-            log.info("could not set the assistant status (%s)", slack_error(error))
+        except SIDE_CALL_ERRORS as error:  # a status is a nicety; the answer goes on
+            log.info("could not set the assistant status (%s)", type(error).__name__)
 
     async def clear(self) -> None:
         await self.show("")
@@ -96,8 +95,8 @@ class AssistantPanel:
                 thread_ts=thread_ts,
                 prompts=[{"title": t, "message": m} for t, m in self._prompts],
             )
-        except SlackApiError as error:
-            log.warning("could not greet a new assistant thread (%s)", slack_error(error))
+        except SIDE_CALL_ERRORS as error:
+            log.warning("could not greet a new assistant thread (%s)", type(error).__name__)
 
     async def context_changed(self, event: dict[str, Any]) -> None:
         thread = event.get("assistant_thread")
@@ -124,6 +123,6 @@ class AssistantPanel:
                     channel_id=turn.channel_id, thread_ts=turn.thread_ts, title=title_of(turn.text)
                 )
                 await self._store.assistant_titled(turn.channel_id, turn.thread_ts)
-            except SlackApiError as error:
-                log.info("could not title the assistant thread (%s)", slack_error(error))
+            except SIDE_CALL_ERRORS as error:
+                log.info("could not title the assistant thread (%s)", type(error).__name__)
         return Status(self._client, turn.channel_id, turn.thread_ts)

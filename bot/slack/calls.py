@@ -21,6 +21,10 @@ MUST_LAND_ATTEMPTS = 6
 SlackCall = Callable[..., Awaitable[AsyncSlackResponse]]
 
 
+# What a call that is only a nicety (a status line, a private reply) may fail with.
+SIDE_CALL_ERRORS = (SlackApiError, aiohttp.ClientError, TimeoutError)
+
+
 class RateLimited(Exception):
     def __init__(self, retry_after: float) -> None:
         super().__init__(f"rate limited for {retry_after:.0f}s")
@@ -55,7 +59,7 @@ async def once(method: SlackCall, **kwargs: Any) -> AsyncSlackResponse:
 
 
 async def must_land(method: SlackCall, **kwargs: Any) -> AsyncSlackResponse:
-    """A call that must succeed: waits out 429s and brief network failures."""
+    """A call that must succeed: waits out 429s and failures to connect."""
     attempts = MUST_LAND_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
@@ -65,7 +69,10 @@ async def must_land(method: SlackCall, **kwargs: Any) -> AsyncSlackResponse:
                 raise
             log.warning("slack rate limited; waiting %.1fs", limited.retry_after)
             await asyncio.sleep(limited.retry_after)
-        except (aiohttp.ClientError, TimeoutError):
+        except aiohttp.ClientConnectorError:
+            # Not connected, so not sent: safe to send again. (A timeout or a dropped
+            # connection may follow a call Slack carried out: a second post would
+            # show twice.)
             if attempt == attempts:
                 raise
             await asyncio.sleep(min(0.5 * 2**attempt, 8.0))

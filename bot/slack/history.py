@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.request import Said
 from bot.conversation.turn import Turn
-from bot.slack.calls import slack_error
+from bot.slack.calls import SIDE_CALL_ERRORS
 from bot.slack.payloads import strip_mention
 from bot.store import Store
 
@@ -78,8 +77,8 @@ class SlackThreads:
             response = await self._client.conversations_replies(
                 channel=turn.channel_id, ts=turn.thread_ts, limit=MAX_MESSAGES * 2
             )
-        except SlackApiError as error:
-            log.warning("could not read the thread's history (%s)", slack_error(error))
+        except SIDE_CALL_ERRORS as error:
+            log.warning("could not read the thread's history (%s)", type(error).__name__)
             return ()
         messages = response.get("messages") or []
         return recent_said(messages, before_ts=turn.message_ts, bot_user_id=self._bot_user_id)

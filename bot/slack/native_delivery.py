@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import buttons
-from bot.slack.assistant import THINKING, Status
+from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.calls import RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -54,6 +54,7 @@ class NativeDelivery:
         self._pacer: Pacer | None = None
         self._find_status = status
         self._status: Status | None = None
+        self._finished = False
 
     async def start(self) -> None:
         self._streaming = True
@@ -63,7 +64,7 @@ class NativeDelivery:
         if self._status is not None:
             # In the Assistant panel the status line says the bot is at work;
             # the stream starts with the first text.
-            await self._status.show(THINKING)
+            await self._status.show(STATUS_THINKING)
             return
         await self._start_stream("")
 
@@ -120,6 +121,9 @@ class NativeDelivery:
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
     ) -> None:
+        if self._finished:
+            return  # once: a failure after the answer is out must not rewrite it
+        self._finished = True
         if self._pacer is not None:
             await self._pacer.close()
         if self._status is not None:
@@ -127,13 +131,21 @@ class NativeDelivery:
         final = text or self._shown
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         if self._ts is None:
-            ts = await self._writer.post("…", must=True)
-            await self._writer.write_final(ts, final, notice, actions)
+            await self._writer.write_final(None, final, notice, actions)  # never streamed
             return
         if self._streaming and await self._stop(final, notice, actions):
             return
-        # Streaming failed: write the whole text over the stream's message.
+        if self._streaming:
+            await self._end_stream()
+        # The stream could not say it all: write the whole text over its message.
         await self._writer.write_final(self._ts, final, notice, actions)
+
+    async def _end_stream(self) -> None:
+        """Take the message out of its streaming state before it is edited."""
+        try:
+            await once(self._client.chat_stopStream, channel=self._writer.channel, ts=self._ts)
+        except (SlackApiError, RateLimited) as error:
+            log.info("could not end the stream before editing it (%s)", type(error).__name__)
 
     async def _stop(self, final: str, notice: str | None, actions: dict[str, Any] | None) -> bool:
         rest = final[len(self._appended) :] if final.startswith(self._appended) else None

@@ -6,10 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack.calls import slack_error
+from bot.slack.calls import SIDE_CALL_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -65,5 +64,5 @@ class Press:
             await client.chat_postEphemeral(
                 channel=self.channel, user=self.user, text=text, thread_ts=self.thread_ts or None
             )
-        except SlackApiError as error:
-            log.info("could not answer a button press (%s)", slack_error(error))
+        except SIDE_CALL_ERRORS as error:
+            log.info("could not answer a button press (%s)", type(error).__name__)

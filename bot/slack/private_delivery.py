@@ -28,6 +28,7 @@ class PrivateDelivery:
         self._url = response_url
         self._header = header
         self._shown = ""
+        self._finished = False
 
     async def _send(self, text: str, *, replace: bool) -> None:
         payload: dict[str, Any] = {"response_type": "ephemeral", "text": text}
@@ -49,8 +50,14 @@ class PrivateDelivery:
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
     ) -> None:
+        if self._finished:
+            return
+        self._finished = True
         body = to_mrkdwn(text or self._shown)
         full = "\n\n".join(p for p in (self._header, body, f"_{notice}_" if notice else "") if p)
-        chunks = split_message(full, TEXT_CHUNK)[:MAX_MESSAGES] or [" "]
+        chunks = split_message(full, TEXT_CHUNK) or [" "]
+        if len(chunks) > MAX_MESSAGES:
+            chunks = chunks[:MAX_MESSAGES]
+            chunks[-1] += "\n\n_(The answer was longer than a private reply can hold.)_"
         for index, chunk in enumerate(chunks):
             await self._send(chunk, replace=index == 0)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -15,6 +16,7 @@ from bot.slack.calls import must_land, once, slack_error
 log = logging.getLogger(__name__)
 
 Actions = dict[str, Any] | None  # a block of buttons
+T = TypeVar("T")
 
 # Slack's answers that mean "not like this": retry the same text as plain mrkdwn.
 REFUSED_MARKDOWN = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_blocks"}
@@ -64,41 +66,54 @@ class ThreadWriter:
         payload.setdefault("blocks", [])
         return payload
 
-    async def post(
-        self, markdown: str, *, first: bool = True, must: bool = False, actions: Actions = None
-    ) -> str:
-        """Post a message of this answer; returns its ts."""
-        call = must_land if must else once
-        kwargs = self._payload(markdown, first=first, actions=actions)
-        if self.thread_ts:
-            kwargs["thread_ts"] = self.thread_ts
-        response = await call(self.client.chat_postMessage, channel=self.channel, **kwargs)
-        return str(response["ts"])
-
-    async def edit(self, ts: str, markdown: str, actions: Actions = None) -> None:
-        """An interim edit (may raise RateLimited): shows what fits in one message."""
-        shown = markdown
-        if len(shown) > self.chunk_limit:
-            shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
-        payload = self._update_payload(shown, actions=actions)
-        await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
-
-    async def write_final(
-        self, ts: str, markdown: str, notice: str | None, actions: Actions = None
-    ) -> None:
-        """The full final text: edits `ts`, continues in further messages when too long.
-        `actions` (e.g. feedback buttons) go on the last message."""
+    async def _in_markdown_or_mrkdwn(self, send: Callable[[], Awaitable[T]]) -> T:
+        """`send()` builds its payload when called: where Slack refuses Markdown blocks,
+        the same text goes again as mrkdwn, and so does everything after it."""
         try:
-            await self._write_final(ts, markdown, notice, actions)
+            return await send()
         except SlackApiError as error:
             if not self.as_markdown or slack_error(error) not in REFUSED_MARKDOWN:
                 raise
             log.warning("slack refused a markdown message (%s); sending mrkdwn", slack_error(error))
             self.as_markdown = False
-            await self._write_final(ts, markdown, notice, actions)
+            return await send()
+
+    async def post(
+        self, markdown: str, *, first: bool = True, must: bool = False, actions: Actions = None
+    ) -> str:
+        """Post a message of this answer; returns its ts."""
+        call = must_land if must else once
+
+        async def send() -> str:
+            kwargs = self._payload(markdown, first=first, actions=actions)
+            if self.thread_ts:
+                kwargs["thread_ts"] = self.thread_ts
+            response = await call(self.client.chat_postMessage, channel=self.channel, **kwargs)
+            return str(response["ts"])
+
+        return await self._in_markdown_or_mrkdwn(send)
+
+    async def edit(self, ts: str, markdown: str, actions: Actions = None) -> None:
+        """An interim edit (may raise RateLimited): shows what fits in one message."""
+
+        async def send() -> None:
+            shown = markdown
+            if len(shown) > self.chunk_limit:
+                shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
+            payload = self._update_payload(shown, actions=actions)
+            await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+
+        await self._in_markdown_or_mrkdwn(send)
+
+    async def write_final(
+        self, ts: str | None, markdown: str, notice: str | None, actions: Actions = None
+    ) -> None:
+        """The full final text: edits `ts` (or posts, without one), continues in further
+        messages when too long. `actions` (e.g. feedback buttons) go on the last message."""
+        await self._in_markdown_or_mrkdwn(lambda: self._write_final(ts, markdown, notice, actions))
 
     async def _write_final(
-        self, ts: str, markdown: str, notice: str | None, actions: Actions
+        self, ts: str | None, markdown: str, notice: str | None, actions: Actions
     ) -> None:
         chunks = split_message(markdown, self.chunk_limit) or [""]
         last = len(chunks) - 1
@@ -116,12 +131,16 @@ class ThreadWriter:
                 **payload,
             )
 
-    async def _replace(self, ts: str, markdown: str, notice: str | None, actions: Actions) -> str:
-        """Edit the message at `ts`; if it cannot be edited, post the text anew. Its ts."""
+    async def _replace(
+        self, ts: str | None, markdown: str, notice: str | None, actions: Actions
+    ) -> str:
+        """Edit the message at `ts`; without one, or if it cannot be edited, post the text
+        anew. Its ts."""
         try:
-            payload = self._update_payload(markdown, notice, actions=actions)
-            await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
-            return ts
+            if ts is not None:
+                payload = self._update_payload(markdown, notice, actions=actions)
+                await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+                return ts
         except SlackApiError as error:
             if slack_error(error) not in CANNOT_EDIT:
                 raise

@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from bot.conversation import notices
 from bot.conversation.delivery import Delivery
 from bot.slack import buttons
-from bot.slack.assistant import THINKING, Status
+from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.calls import slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -58,6 +58,7 @@ class UpdateDelivery:
         self._shown = ""
         self._pacer: Pacer | None = None
         self._delegate: Delivery | None = None
+        self._finished = False
 
     async def start(self) -> None:
         self._pacer = Pacer(self._write, self._interval)
@@ -66,7 +67,7 @@ class UpdateDelivery:
         if self._status is not None:
             # In the Assistant panel the status line says the bot is at work;
             # the message appears with the first text.
-            await self._status.show(THINKING)
+            await self._status.show(STATUS_THINKING)
             return
         try:
             # Must land: a 429 here would otherwise lose the whole answer.
@@ -107,6 +108,13 @@ class UpdateDelivery:
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
     ) -> None:
+        if self._finished:
+            return  # once: a failure after the answer is out must not rewrite it
+        self._finished = True
+        if self._pacer is None:
+            # Finished without a start (help, refusals, "busy"): the same way in,
+            # the private fallback of /ask included.
+            await self.start()
         if self._delegate is not None:
             await self._delegate.finish(text, notice, feedback_id=feedback_id)
             return
@@ -116,7 +124,5 @@ class UpdateDelivery:
             await self._status.clear()
         final = text or self._shown  # text already shown is never lost
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
-        if self._ts is None:
-            # Not posted yet (help, refusals, the Assistant panel): post it now.
-            self._ts = await self._writer.post(f"_{notices.THINKING}_", must=True)
+        # Not posted yet (the Assistant panel shows a status instead): posted now.
         await self._writer.write_final(self._ts, final, notice, actions)

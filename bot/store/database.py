@@ -71,7 +71,8 @@ class ThreadedSQLite(Database):
         options: dict[str, Any] = {"pool_size": 1, "max_overflow": 0}
         if ":memory:" in sync_url:
             options = {}  # one connection by nature
-        self._engine: Engine = create_engine(sync_url, **options)
+        # hide_parameters: an error's text must not carry message text into the logs.
+        self._engine: Engine = create_engine(sync_url, hide_parameters=True, **options)
         event.listen(self._engine, "connect", _sqlite_pragmas)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
 
@@ -98,7 +99,11 @@ class AsyncPostgres(Database):
     def __init__(self, url: str, concurrency: int) -> None:
         # Each running answer holds a connection for its thread's lock.
         self._engine: AsyncEngine = create_async_engine(
-            url, pool_pre_ping=True, pool_size=concurrency + 4, max_overflow=8
+            url,
+            pool_pre_ping=True,
+            pool_size=concurrency + 4,
+            max_overflow=8,
+            hide_parameters=True,  # an error's text must not carry message text into logs
         )
         self._listeners: list[AsyncConnection] = []
 
@@ -125,6 +130,9 @@ class AsyncPostgres(Database):
         digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
         lock_id = int.from_bytes(digest, "big", signed=True)
         async with self._engine.connect() as connection:
+            # Autocommit: held for a whole answer, the connection must not sit "idle in
+            # transaction" (servers may end such sessions).
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
             await connection.execute(select(func.pg_advisory_lock(lock_id)))
             try:
                 yield

@@ -46,10 +46,18 @@ class TurnRecord:
     started_at: datetime
     finished_at: datetime
     stored: bool  # the API stored the response: the thread's chain moves to it
+    heard_ids: tuple[int, ...] = ()  # messages heard in between that this turn sent along
     error_code: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class HeardMessage:
+    id: int
+    user_id: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,9 @@ class Store:
                     finished_at=turn.finished_at,
                 )  # fmt: skip
             )
+            if turn.stored and turn.heard_ids:
+                # The chain has taken them in; a failed turn leaves them for the next.
+                conn.execute(delete(heard_messages).where(heard_messages.c.id.in_(turn.heard_ids)))
 
         await self._db.transaction(work)
 
@@ -266,21 +277,21 @@ class Store:
         """Keep a 👍/👎; a second press by the same person replaces the first."""
 
         def work(conn: Connection) -> None:
+            at = now()
             conn.execute(
-                delete(feedback).where(
-                    feedback.c.response_id == response_id, feedback.c.user_id == user_id
-                )
-            )
-            conn.execute(
-                feedback.insert().values(
+                _insert(conn, feedback)
+                .values(
                     response_id=response_id,
                     team_id=team_id,
                     channel_id=channel_id,
                     message_ts=message_ts,
                     user_id=user_id,
                     vote=vote,
-                    at=now(),
+                    at=at,
                 )  # fmt: skip
+                .on_conflict_do_update(
+                    index_elements=["response_id", "user_id"], set_={"vote": vote, "at": at}
+                )
             )
 
         await self._db.transaction(work)
@@ -395,31 +406,25 @@ class Store:
 
         return await self._db.transaction(work)
 
-    async def take_heard(
+    async def heard_before(
         self, team_id: str, channel_id: str, thread_ts: str, before_ts: str, limit: int = 30
-    ) -> list[tuple[str, str]]:
-        """(user, text) of the messages heard before `before_ts`, oldest first; then forgets
-        them. At most the latest `limit` are returned."""
+    ) -> list[HeardMessage]:
+        """The messages heard in the thread before `before_ts`, oldest first, at most the
+        latest `limit`. They stay until a turn that sent them along is stored."""
 
-        def work(conn: Connection) -> list[tuple[str, str]]:
-            thread_id = conn.scalar(
-                select(threads.c.id).where(*_place(team_id, channel_id, thread_ts))
-            )
-            if thread_id is None:
-                return []
+        def work(conn: Connection) -> list[HeardMessage]:
             rows = conn.execute(
                 select(
                     heard_messages.c.id, heard_messages.c.user_id, heard_messages.c.text,
                     heard_messages.c.message_ts,
-                ).where(heard_messages.c.thread_id == thread_id)
+                )
+                .join(threads, threads.c.id == heard_messages.c.thread_id)
+                .where(*_place(team_id, channel_id, thread_ts))
             ).all()  # fmt: skip
             earlier = sorted(
                 (r for r in rows if float(r[3]) < float(before_ts)), key=lambda r: float(r[3])
             )
-            conn.execute(
-                delete(heard_messages).where(heard_messages.c.id.in_([r[0] for r in earlier]))
-            )
-            return [(str(r[1]), str(r[2])) for r in earlier[-limit:]]
+            return [HeardMessage(int(r[0]), str(r[1]), str(r[2])) for r in earlier[-limit:]]
 
         return await self._db.transaction(work)
 

@@ -9,6 +9,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,9 +17,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.store import Store, TurnRecord, migrate
+from bot.store import Store, TurnRecord
 from bot.store.database import connect
-from bot.store.store import now
+from bot.store.store import HeardMessage, migrate, now
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_TABLES = (
@@ -145,7 +146,7 @@ async def test_assistant_threads_keep_the_viewed_channel_and_title(database_url:
     await store.close()
 
 
-async def test_heard_messages_are_taken_once_in_order_before_the_turn(database_url: str) -> None:
+async def test_heard_messages_stay_until_a_stored_turn_took_them_in(database_url: str) -> None:
     store = await Store.open(database_url)
     assert not await store.takes_part("T1", "C1", "1.1")
     await store.record_turn(turn("resp_1", stored=True))
@@ -154,16 +155,25 @@ async def test_heard_messages_are_taken_once_in_order_before_the_turn(database_u
     await store.hear("T1", "C1", "1.1", "U3", "1.20", "first")
     await store.hear("T1", "C1", "1.1", "U3", "1.20", "first")  # redelivered: kept once
     await store.hear("T1", "C1", "1.1", "U4", "1.90", "after the mention")
-    taken = await store.take_heard("T1", "C1", "1.1", before_ts="1.50")
-    assert taken == [("U3", "first"), ("U2", "second")]
-    assert await store.take_heard("T1", "C1", "1.1", before_ts="1.50") == []
-    assert await store.take_heard("T1", "C1", "1.1", before_ts="2.00") == [
+
+    def said(heard: list[HeardMessage]) -> list[tuple[str, str]]:
+        return [(h.user_id, h.text) for h in heard]
+
+    heard = await store.heard_before("T1", "C1", "1.1", before_ts="1.50")
+    assert said(heard) == [("U3", "first"), ("U2", "second")]
+    ids = tuple(h.id for h in heard)
+    # A failed turn that sent them along keeps them for the next one…
+    await store.record_turn(replace(turn(None, stored=False, ts="1.50"), heard_ids=ids))
+    assert said(await store.heard_before("T1", "C1", "1.1", before_ts="1.50")) == said(heard)
+    # …a stored one drops them.
+    await store.record_turn(replace(turn("resp_2", stored=True, ts="1.51"), heard_ids=ids))
+    assert await store.heard_before("T1", "C1", "1.1", before_ts="1.50") == []
+    assert said(await store.heard_before("T1", "C1", "1.1", before_ts="2.00")) == [
         ("U4", "after the mention")
     ]
-    await store.hear("T1", "C1", "1.1", "U5", "3.00", "never followed up")
     assert await store.forget_heard(timedelta(days=7)) == 0
     assert await store.forget_heard(timedelta(seconds=-1)) == 1  # everything is "older"
-    assert await store.take_heard("T1", "C1", "1.1", before_ts="9.00") == []
+    assert await store.heard_before("T1", "C1", "1.1", before_ts="9.00") == []
     await store.close()
 
 
