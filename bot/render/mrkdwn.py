@@ -40,6 +40,7 @@ _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 _SPECIAL = re.compile(r"[\\`!\[<*_~hH]")
 _BACKTICKS = re.compile(r"`+")
 _ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]{2,}|#C[A-Z0-9]{2,})(?:\|[^<>|]{0,80})?>")
 _AUTOLINK = re.compile(r"<([a-zA-Z][a-zA-Z0-9+.\-]{1,31}:[^\s<>]*)>")
 _EMAIL_AUTOLINK = re.compile(
     r"<([a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -267,6 +268,14 @@ class _Link:
 
 
 @dataclass
+class _Mention:
+    """A Slack user or channel mention, `<@U123>` or `<#C123>`: passed through as it is.
+    (`<!here>`-style broadcasts are not: they stay escaped text.)"""
+
+    value: str
+
+
+@dataclass
 class _Delim:
     """A run of `*`, `_` or `~~`, before it is paired (CommonMark's delimiter run)."""
 
@@ -286,7 +295,7 @@ class _Span:
     children: list[_Node]
 
 
-_Node = _Text | _Code | _Link | _Delim | _Span
+_Node = _Text | _Code | _Link | _Mention | _Delim | _Span
 
 
 def _inline(text: str, *, heading: bool = False) -> str:
@@ -348,6 +357,10 @@ def _parse(s: str) -> list[_Node]:
                 label, url, i = link
                 flush()
                 nodes.append(_Link(url, _inline_nodes(label)))
+        elif c == "<" and (mention := _MENTION.match(s, i)):
+            flush()
+            nodes.append(_Mention(mention[0]))
+            i = mention.end()
         elif c == "<":
             auto = _AUTOLINK.match(s, i)
             email = None if auto else _EMAIL_AUTOLINK.match(s, i)
@@ -561,6 +574,8 @@ def _emit(nodes: list[_Node], active: frozenset[str], out: list[tuple[str, str]]
             out.append((_escape(node.value).replace("`", _LONE_BACKTICK), "text"))
         elif isinstance(node, _Delim):
             out.append((_leftover(node), "text"))
+        elif isinstance(node, _Mention):
+            out.append((node.value, "text"))
         elif isinstance(node, _Code):
             code = _escape(node.value).replace("`", _LONE_BACKTICK)
             out.append((f"`{code}`", "code"))
@@ -629,7 +644,7 @@ def _plain(nodes: list[_Node], *, with_urls: bool = False) -> str:
     """Unescaped text without any markup (link labels, table cells)."""
     out: list[str] = []
     for node in nodes:
-        if isinstance(node, _Text | _Code):
+        if isinstance(node, _Text | _Code | _Mention):
             out.append(node.value)
         elif isinstance(node, _Delim):
             out.append(_leftover(node))

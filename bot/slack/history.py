@@ -21,6 +21,8 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 40
+PAGE = 200  # Slack may send fewer (15 for some apps)
+MAX_PAGES = 5
 MAX_CHARS = 24_000
 
 
@@ -73,12 +75,21 @@ class SlackThreads:
     async def earlier(self, turn: Turn) -> tuple[Said, ...]:
         if turn.one_off:
             return ()
-        try:
-            response = await self._client.conversations_replies(
-                channel=turn.channel_id, ts=turn.thread_ts, limit=MAX_MESSAGES * 2
-            )
-        except SIDE_CALL_ERRORS as error:
-            log.warning("could not read the thread's history (%s)", type(error).__name__)
-            return ()
-        messages = response.get("messages") or []
+        messages: list[dict[str, Any]] = []
+        cursor = ""
+        # Replies come oldest first, a page at a time: the recent ones are on the last
+        # pages. Bounded, and what was read is used if Slack stops answering.
+        for _ in range(MAX_PAGES):
+            try:
+                response = await self._client.conversations_replies(
+                    channel=turn.channel_id, ts=turn.thread_ts, limit=PAGE, cursor=cursor or None
+                )
+            except SIDE_CALL_ERRORS as error:
+                log.warning("could not read the thread's history (%s)", type(error).__name__)
+                break
+            messages.extend(response.get("messages") or [])
+            metadata = response.get("response_metadata") or {}
+            cursor = metadata.get("next_cursor") or "" if isinstance(metadata, dict) else ""
+            if not cursor:
+                break
         return recent_said(messages, before_ts=turn.message_ts, bot_user_id=self._bot_user_id)

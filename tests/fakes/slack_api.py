@@ -130,6 +130,7 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.response_url_posts: list[dict[str, Any]] = []
         self.max_text_length = max_text_length  # when set, longer `text` gives msg_too_long
+        self.replies_page_size = 1000  # conversations.replies page size (Slack: 15 for some)
         self._response_url_log: list[tuple[str, dict[str, Any]]] = []
         self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
@@ -507,12 +508,18 @@ class FakeSlack:
         return self._append_stream(args, stop=True)
 
     def _replies_of(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Oldest first, `replies_page_size` a page (as Slack caps some apps at 15)."""
         key = (str(args.get("channel", "")), str(args.get("ts", "")))
+        messages = self._replies.get(key, [])
+        start = int(str(args.get("cursor") or "0"))
+        size = min(int(str(args.get("limit") or 1000)), self.replies_page_size)
+        page = messages[start : start + size]
+        more = start + size < len(messages)
         return {
             "ok": True,
-            "messages": list(self._replies.get(key, [])),
-            "has_more": False,
-            "response_metadata": {"next_cursor": ""},
+            "messages": list(page),
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + size) if more else ""},
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,9 @@ ZWSP = "\u200b"
         # escaping
         ("a & b < c > d", "a &amp; b &lt; c &gt; d"),
         ("<div>", "&lt;div&gt;"),
-        ("<!channel> <@U123>", "&lt;!channel&gt; &lt;@U123&gt;"),
+        # People and channels stay mentions; broadcasts never ping from a model's text.
+        ("<!channel> <@U123> <#C456|general>", "&lt;!channel&gt; <@U123> <#C456|general>"),
+        ("<@u123> <@U1>", "&lt;@u123&gt; &lt;@U1&gt;"),
         # inline code: escaped, never converted
         ("`a**b**_c_ <x> & [l](https://x.io)`", "`a**b**_c_ &lt;x&gt; &amp; [l](https://x.io)`"),
         ("``a `b` c``", "`a \u02cbb\u02cb c`"),
