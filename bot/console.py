@@ -18,7 +18,7 @@ from bot.conversation.answer import Conversation
 from bot.conversation.turn import Turn
 from bot.main import answer_options
 from bot.responses.client import ResponsesClient
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
 from bot.store import Store
 
@@ -59,8 +59,7 @@ class ConsoleDelivery:
         self._out.flush()
 
 
-async def chat(lines: TextIO, out: TextIO) -> None:
-    settings = load_settings(console=True)
+async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
     store = await Store.open(settings.DATABASE_URL)
     model = ResponsesClient(
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, idle_timeout=settings.OPENAI_IDLE_TIMEOUT
@@ -95,8 +94,6 @@ async def chat(lines: TextIO, out: TextIO) -> None:
                 message_ts=f"{time.time():.6f}",
                 text=question,
             )
-            if turn.message_ts == thread:
-                thread = turn.message_ts  # same instant: still one thread
             await conversation.answer(turn, ConsoleDelivery(out))
     finally:
         await model.aclose()
@@ -111,7 +108,7 @@ def main() -> int:
         return 2
     logs.configure("WARNING", settings.OPENAI_API_KEY)
     try:
-        asyncio.run(chat(sys.stdin, sys.stdout))
+        asyncio.run(chat(settings, sys.stdin, sys.stdout))
     except KeyboardInterrupt:
         print()
     return 0

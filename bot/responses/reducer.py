@@ -106,9 +106,8 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 answer,
                 response_id=response_id or answer.response_id,
                 ending=Ending.FAILED,
-                # An earlier `error` event says more than the generic failure.
-                error_code=answer.error_code or code,
-                error_message=answer.error_message or message,
+                error_code=code,
+                error_message=message,
                 busy_with="",
             )
         case StreamError(code, message):

@@ -202,16 +202,6 @@ class Store:
 
         await self._db.transaction(work)
 
-    async def reset_chain(self, team_id: str, channel_id: str, thread_ts: str) -> None:
-        """Forget a thread's chain head (an operator's way to start a thread afresh)."""
-        await self._db.transaction(
-            lambda conn: conn.execute(
-                update(threads)
-                .where(*_place(team_id, channel_id, thread_ts))
-                .values(chain_head=None, updated_at=now())
-            )
-        )
-
     async def answered(self, turn_key: str) -> bool:
         """True once the turn of a message (`team:channel:message_ts`) has been recorded."""
         team_id, channel_id, message_ts = (turn_key.split(":", 2) + ["", ""])[:3]
