@@ -605,6 +605,33 @@ async def test_messages_between_two_mentions_reach_the_next_request_once(
     assert not fake_slack.calls_to("conversations.replies")
 
 
+async def test_what_was_said_waits_for_a_turn_that_is_stored(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    top, first = await first_turn(bot, slack, fake_slack, fake_model)
+    await slack.event(bot, channel_message("The rollback is done.", user="U2", thread_ts=top["ts"]))
+
+    async def heard_one() -> bool:
+        return await heard_count(bot) == 1
+
+    await until(heard_one, "the message in the bot's thread to be recorded")
+    fake_model.enqueue(http_error(400, "invalid_request_error", "Bad request."), answer("Noted."))
+    await slack.event(bot, mention("<@UBOT> status?", thread_ts=top["ts"]))
+    await answer_in(bot, fake_slack, "C1", top["ts"], count=2)  # the failure, told
+    await slack.event(bot, mention("<@UBOT> status now?", thread_ts=top["ts"]))
+    await answer_in(bot, fake_slack, "C1", top["ts"], count=3)
+
+    failed, retried = fake_model.requests[1].json, fake_model.requests[2].json
+    assert said(failed)[0] == ("user", "<@U2>: The rollback is done.")
+    # The failed turn stored nothing upstream: the model still has not heard it.
+    assert retried["previous_response_id"] == first.response_id
+    assert said(retried) == [
+        ("user", "<@U2>: The rollback is done."),
+        ("user", "<@U1>: status now?"),
+    ]
+    assert await heard_count(bot) == 0
+
+
 async def test_after_a_failed_first_answer_what_was_said_comes_once_with_the_history(
     bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
 ) -> None:

@@ -732,3 +732,35 @@ def test_notice_texts_match_the_core() -> None:
     flat = re.sub(r'"\s*\n\s*(f?)"', "", source)
     for text in (BUSY, BAD_KEY, CUT_SHORT, STALLED, DROPPED):
         assert text in flat, text
+
+
+async def test_a_bot_stopping_mid_answer_keeps_the_text_and_says_so(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot()
+    words = [f"w{i} " for i in range(40)]
+    fake_model.enqueue(answer("".join(words), chunks=words, delay=0.3))  # 12 s
+    top = mention("<@UBOT> a long one")
+    await slack.event(bot, top)
+    await fake_slack.wait_for(
+        lambda: "w1" in fake_slack.thread_text("C1", top["ts"]), what="the first words"
+    )
+    bot.stopped = True  # stopped here, with a short grace, instead of at teardown
+    await bot.bot.stop(grace=0.1)
+
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    assert message.visible.startswith("w0 w1")
+    assert message.visible.endswith(f"_{notices.INTERRUPTED}_")
+    assert "Thinking…" not in message.visible and "w39" not in message.visible
+
+
+async def test_a_placeholder_slack_refuses_as_markdown_goes_as_mrkdwn(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    fake_slack.fail("chat.postMessage", "invalid_blocks")
+    fake_model.enqueue(answer("Fine, **really**."))
+    top = mention("<@UBOT> hi")
+    await slack.event(bot, top)
+    [message] = await answer_in(bot, fake_slack, "C1", top["ts"])
+    assert message.visible == "Fine, *really*."
+    assert not message.blocks
