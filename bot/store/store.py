@@ -244,10 +244,13 @@ class Store:
     async def forget_seen(self, older_than: timedelta) -> int:
         """Drop seen-message keys older than `older_than`; Slack stops retrying long before."""
 
+        return await self._forget(seen_messages.c.seen_at, older_than)
+
+    async def _forget(self, when: Any, older_than: timedelta) -> int:
+        """Delete the rows of `when`'s table whose `when` is older than `older_than`."""
+
         def work(conn: Connection) -> int:
-            result = conn.execute(
-                delete(seen_messages).where(seen_messages.c.seen_at < now() - older_than)
-            )
+            result = conn.execute(delete(when.table).where(when < now() - older_than))
             return int(result.rowcount or 0)
 
         return await self._db.transaction(work)
@@ -388,13 +391,7 @@ class Store:
         """Drop heard messages older than `older_than`: text is not kept for threads the
         bot is not asked in again."""
 
-        def work(conn: Connection) -> int:
-            result = conn.execute(
-                delete(heard_messages).where(heard_messages.c.at < now() - older_than)
-            )
-            return int(result.rowcount or 0)
-
-        return await self._db.transaction(work)
+        return await self._forget(heard_messages.c.at, older_than)
 
     async def heard_before(
         self, team_id: str, channel_id: str, thread_ts: str, before_ts: str, limit: int = 30
