@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot import logs
 from bot.conversation.answer import Conversation
+from bot.conversation.delivery import ShownText
 from bot.conversation.turn import Turn
 from bot.main import answer_options
 from bot.responses.client import ResponsesClient
@@ -58,6 +59,12 @@ class ConsoleDelivery:
         self._out.write("\n\n")
         self._out.flush()
 
+    def place(self) -> dict[str, Any]:
+        return {}  # a terminal: nothing a later run could finish
+
+    def report_to(self, watcher: ShownText) -> None:
+        return None  # nothing is shown before the end: a successor starts from nothing
+
 
 async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
     store = await Store.open(settings.DATABASE_URL)
@@ -94,7 +101,8 @@ async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
                 message_ts=f"{time.time():.6f}",
                 text=question,
             )
-            await conversation.answer(turn, ConsoleDelivery(out))
+            if await conversation.accept(turn, {"via": "console"}):
+                await conversation.answer(turn, ConsoleDelivery(out))
     finally:
         await model.aclose()
         await store.close()

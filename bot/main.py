@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.answer import Conversation, Options
 from bot.conversation.queue import TurnQueue
+from bot.conversation.resumer import Resumer
 from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings
@@ -26,6 +27,7 @@ from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
 from bot.store import Store
+from bot.store.live import LiveAnswers
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -34,9 +36,6 @@ log = logging.getLogger(__name__)
 
 SEEN_KEPT = timedelta(days=2)  # Slack retries for minutes; two days is ample
 HEARD_KEPT = timedelta(days=7)  # what people said in a thread the bot was not asked in again
-# Seconds answers under way get to finish on stop; platforms give 30 s after SIGTERM,
-# and the answers cut short then still need a moment to say so.
-SHUTDOWN_GRACE = 20.0
 
 
 def answer_options(settings: Settings) -> Options:
@@ -46,6 +45,7 @@ def answer_options(settings: Settings) -> Options:
         max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
         context_management=settings.OPENAI_CONTEXT_MANAGEMENT,
         compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,
+        background=settings.OPENAI_BACKGROUND,
     )
 
 
@@ -78,6 +78,9 @@ class Bot:
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
         self._housekeeping: asyncio.Task[None] | None = None
+        self._resumer: asyncio.Task[None] | None = None
+        self._live: LiveAnswers | None = None
+        self._grace = 0.0
 
     @classmethod
     async def start(cls, settings: Settings, host: str = "0.0.0.0") -> Bot:
@@ -112,16 +115,25 @@ class Bot:
         )
         stops = Stops()
         await self._store.on_stop(stops.stop)  # Stop pressed where another worker got it
+        self._grace = settings.BOT_SHUTDOWN_GRACE
+        lease = timedelta(seconds=settings.BOT_ANSWER_LEASE)
+        self._live = live = self._store.live(lease=lease)
+        if self._store.one_process:
+            # SQLite has one worker: answers under way now were left by an earlier run.
+            await live.expire_all()
         conversation = Conversation(
             self._store,
             self._model,
             answer_options(settings),
             SlackThreads(client, self._store, bot_user_id),
             stops,
+            live,
         )
         panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
-            conversation.answer, max_running=settings.BOT_MAX_CONCURRENT_ANSWERS
+            conversation.answer,
+            conversation.turn_away,
+            max_running=settings.BOT_MAX_CONCURRENT_ANSWERS,
         )
         deliveries = Deliveries(
             client,
@@ -130,10 +142,14 @@ class Bot:
             interval=settings.BOT_UPDATE_INTERVAL,
             panel=panel,
         )
+        resumer = Resumer(
+            live, conversation, self._queue, deliveries.restore, period=lease.total_seconds() / 3
+        )
         app = build_app(
             client,
             signing_secret=settings.SLACK_SIGNING_SECRET,
             socket_mode=settings.socket_mode,
+            accept=conversation.accept,
             queue=self._queue,
             deliveries=deliveries,
             stops=stops,
@@ -141,6 +157,7 @@ class Bot:
             panel=panel,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
+        self._resumer = asyncio.create_task(resumer.run())
         if settings.socket_mode:
             await self._serve_socket_mode(app, settings.SLACK_APP_TOKEN)
         else:
@@ -208,20 +225,31 @@ class Bot:
         if self._queue is not None:
             await self._queue.idle()
 
-    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Take no new work, give answers under way `grace` seconds (BOT_SHUTDOWN_GRACE) to
+        finish, and leave the rest, running or waiting, to the next start."""
         self.ready = False
         if self._runner is not None:
             await self._runner.cleanup()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
+        for task in (self._resumer, self._housekeeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._queue is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.idle(), grace)
+                await asyncio.wait_for(self._queue.idle(), self._grace if grace is None else grace)
             await self._queue.close()
-        if self._housekeeping is not None:
-            self._housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._housekeeping
+        if self._live is not None:
+            try:
+                left = await self._live.release()
+            except Exception as error:  # their leases run out instead
+                log.warning("could not hand over unfinished answers: %s", type(error).__name__)
+            else:
+                if left:
+                    log.info("left %d unfinished answer(s) for the next start", left)
         if self._model is not None:
             await self._model.aclose()
         if self._session is not None:

@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     # Assistant panel prompts, `title=message;title=message` (at most four); empty: defaults.
     BOT_SUGGESTED_PROMPTS: str = ""
     BOT_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # `true`: every answer runs in background mode, so it survives a restart and is
+    # resumed; `auto`: the same, unless the endpoint refuses it; `false`: never.
+    OPENAI_BACKGROUND: Literal["auto", "true", "false"] = "auto"
+    # Seconds a worker holds an answer under way without renewing it; after that, any
+    # worker takes it over. A crashed worker's answers are resumed that much later.
+    BOT_ANSWER_LEASE: float = Field(default=15.0, ge=1.0, le=600.0)
+    # Seconds answers under way get to finish on SIGTERM; the rest are left for the next
+    # start. Platforms give about 30 s between SIGTERM and SIGKILL.
+    BOT_SHUTDOWN_GRACE: float = Field(default=20.0, ge=0.0, le=3600.0)
 
     @field_validator("SLACK_API_URL")
     @classmethod

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
 from bot.conversation.delivery import Delivery
+from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import Said, build_request
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
@@ -19,6 +20,7 @@ from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
 from bot.responses.reducer import Answer, Ending, reduce
 from bot.store import Store, TurnRecord
+from bot.store.live import DELIVERING, WAITING, LiveAnswers, LiveRow
 from bot.store.store import ThreadState, now
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,19 @@ log = logging.getLogger(__name__)
 CHAIN_LOST = "previous_response_not_found"
 TOO_LONG = "context_length_exceeded"
 STORED = ("completed", "incomplete")
+# A final write Slack did not take is tried again this much later, by any worker.
+FINAL_RETRY_AFTER = timedelta(seconds=30)
+FINAL_ATTEMPTS = 10
 
 
 class Model(Protocol):
     def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]: ...
+
+    def resume(self, response_id: str, after: int) -> AsyncIterator[Event]:
+        """A background response's events after sequence number `after`, then live."""
+
+    async def cancel(self, response_id: str) -> bool:
+        """Stop a background response."""
 
     async def status(self, response_id: str) -> str | None:
         """The status the API reports for a response, or None if it cannot tell."""
@@ -61,6 +72,7 @@ class Options:
     max_question_chars: int = 20_000
     context_management: str = "compaction"  # or "truncation", "off"
     compact_threshold: int = 200_000
+    background: str = "auto"  # or "true", "false"
 
 
 @dataclass
@@ -90,6 +102,23 @@ class Outcome:
         return notices.for_ending(self.answer)
 
 
+@dataclass(frozen=True)
+class Final:
+    """What is left to write once the model is done: kept, so a failed write is retried."""
+
+    text: str
+    notice: str | None = None
+    feedback_id: str | None = None
+
+    @classmethod
+    def of(cls, progress: dict[str, Any]) -> Final:
+        final = progress.get("final") or {}
+        return cls(str(final.get("text", "")), final.get("notice"), final.get("feedback_id"))
+
+    def kept(self) -> dict[str, Any]:
+        return {"final": asdict(self)}
+
+
 class Conversation:
     def __init__(
         self,
@@ -98,39 +127,94 @@ class Conversation:
         options: Options,
         source: ThreadSource | None = None,
         stops: Stops | None = None,
+        live: LiveAnswers | None = None,
     ) -> None:
         self._store = store
         self._model = model
         self._options = options
         self._source = source or NoSource()
         self.stops = stops or Stops()
+        self._live = live or store.live()
         self._context_mode = options.context_management
+        self._background = options.background != "false"
+        # The answers this worker is responsible for (queued or running): their leases are
+        # renewed. A key that leaves this set unfinished is taken over once its lease ends.
+        self.holding: set[str] = set()
+
+    # Taking a message on ------------------------------------------------------------
+
+    async def accept(self, turn: Turn, route: dict[str, Any]) -> bool:
+        """Keep the turn (and `route`, how its answer is delivered) before it is queued, so
+        no acknowledged message is dropped; False for one accepted before (a redelivery)."""
+        kept = {"turn": asdict(turn), "route": route}
+        if not await self._live.accept(turn.key, *turn.thread, kept):
+            return False
+        self.holding.add(turn.key)
+        return True
+
+    def took_over(self, row: LiveRow) -> None:
+        self.holding.add(row.key)
+
+    async def turn_away(self, turn: Turn, delivery: Delivery) -> None:
+        """Too many answers wait already: say so, and let the turn go."""
+        async with self._guarded(turn.key, delivery):
+            await self._deliver(turn.key, delivery, Final("", notices.BUSY))
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
-        """Answer once: a turn already claimed (a redelivery) is skipped."""
-        # The lock orders turns of one thread across workers (PostgreSQL); the
-        # claim and the thread's state are read under it, in one transaction.
-        async with self._store.thread_lock(*turn.thread):
-            state = await self._store.begin_turn(turn.key, *turn.thread)
-            if state is None:
-                log.info("skipping a message already answered")
-                return
-            question = turn.text.strip()
-            if not question:
-                await delivery.finish(notices.HELP)
-                return
-            if len(question) > self._options.max_question_chars:
-                await delivery.finish(notices.too_long(self._options.max_question_chars))
-                return
-            stop = self.stops.watch(turn.key)
-            try:
-                await self._answer(turn, delivery, stop, state)
-            finally:
-                self.stops.forget(turn.key)
+        """Answer an accepted turn."""
+        # The lock orders turns of one thread across workers (PostgreSQL); the thread's
+        # state is read under it.
+        async with self._guarded(turn.key, delivery), self._store.thread_lock(*turn.thread):
+            await self._begin(turn, delivery)
 
-    async def _answer(
-        self, turn: Turn, delivery: Delivery, stop: asyncio.Event, state: ThreadState
-    ) -> None:
+    async def resume(self, row: LiveRow, delivery: Delivery) -> None:
+        """Finish an answer this worker took over: one still waiting, one whose model
+        stream was under way, or one whose final write is left."""
+        turn = turn_of(row)
+        async with self._guarded(turn.key, delivery), self._store.thread_lock(*turn.thread):
+            if row.state == DELIVERING:
+                await self._deliver(turn.key, delivery, Final.of(row.progress))
+            elif row.state == WAITING or not row.response_id:
+                # Not started, or stopped before the model said anything: answer it now.
+                await self._begin(turn, delivery)
+            elif row.progress.get("background"):
+                log.info("resuming an answer after sequence number %d", row.sequence)
+                await self._continue(turn, delivery, row)
+            else:
+                # A response streamed without background mode ends with its stream.
+                log.info("an answer was interrupted and cannot be resumed")
+                answer = answer_from(row.progress, row.response_id)
+                await self._deliver(turn.key, delivery, Final(answer.text, notices.INTERRUPTED))
+
+    @contextlib.asynccontextmanager
+    async def _guarded(self, key: str, delivery: Delivery) -> AsyncIterator[None]:
+        """An exception in one answer never touches another, and never means silence."""
+        try:
+            yield
+        except Exception:
+            log.exception("answering a turn failed")
+            await self._deliver(key, delivery, Final("", notices.UNEXPECTED))
+        finally:
+            self.holding.discard(key)
+
+    async def _begin(self, turn: Turn, delivery: Delivery) -> None:
+        state = await self._live.begin(turn.key)
+        if state is None:
+            log.info("skipping an answer another worker has taken over")
+            return
+        question = turn.text.strip()
+        if not question:
+            await self._deliver(turn.key, delivery, Final(notices.HELP))
+            return
+        if len(question) > self._options.max_question_chars:
+            limit = self._options.max_question_chars
+            await self._deliver(turn.key, delivery, Final(notices.too_long(limit)))
+            return
+        await self._answer(turn, delivery, state)
+
+    # Answering ------------------------------------------------------------------------
+
+    async def _answer(self, turn: Turn, delivery: Delivery, state: ThreadState) -> None:
         started_at = now()
         if turn.one_off:
             state = ThreadState(None, False)
@@ -138,35 +222,102 @@ class Conversation:
         earlier, earlier_ids = await self._context_before(turn, state)
         note = await self._source.surroundings(turn)
         await delivery.start()
-        outcome = await self._call(turn, delivery, stop, head, earlier, note)
-        code = outcome.error.code if outcome.error else outcome.answer.error_code
-        restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
-        if restarted:
-            # The chain is gone upstream, or has grown past the context window:
-            # start a new one from the thread's recent messages.
-            log.warning("thread chain unusable (%s); starting a new chain", code)
-            head = None
-            earlier = () if turn.one_off else await self._source.earlier(turn)
-            outcome = await self._call(turn, delivery, stop, None, earlier, note)
+        about = {"head": head, "heard": list(earlier_ids), "started_at": started_at.isoformat()}
+        with self._watching(turn) as stop:
+            progress = self._progress(turn, delivery, about)
+            outcome = await self._call(turn, delivery, stop, progress, head, earlier, note)
+            code = outcome.error.code if outcome.error else outcome.answer.error_code
+            restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
+            if restarted:
+                # The chain is gone upstream, or has grown past the context window:
+                # start a new one from the thread's recent messages.
+                log.warning("thread chain unusable (%s); starting a new chain", code)
+                head = about["head"] = None
+                earlier = () if turn.one_off else await self._source.earlier(turn)
+                outcome = await self._call(turn, delivery, stop, progress, None, earlier, note)
         notice = outcome.notice
         if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
+        await self._conclude(turn, delivery, outcome, notice, about)
+
+    async def _continue(self, turn: Turn, delivery: Delivery, row: LiveRow) -> None:
+        """Resume a background response's stream after the last sequence number kept."""
+        assert row.response_id is not None
+        about = {k: row.progress.get(k) for k in ("head", "heard", "started_at", "background")}
+        await delivery.start()
+        with self._watching(turn) as stop:
+            start = answer_from(row.progress, row.response_id)
+            progress = Progress(self._live, turn.key, delivery, about, start, row.sequence)
+            events = self._model.resume(row.response_id, row.sequence)
+            outcome = await self._stream(events, delivery, stop, turn.key, progress, start)
+        notice = outcome.notice
+        if outcome.error is not None and not outcome.answer.ended:
+            # The response is gone (expired, or never kept): what was shown stays.
+            log.warning("could not resume an answer: %s", type(outcome.error).__name__)
+            notice = notices.INTERRUPTED
+        await self._conclude(turn, delivery, outcome, notice, about)
+
+    def _progress(self, turn: Turn, delivery: Delivery, about: dict[str, Any]) -> Progress:
+        about.setdefault("background", self._background)
+        return Progress(self._live, turn.key, delivery, about)
+
+    @contextlib.contextmanager
+    def _watching(self, turn: Turn) -> Iterator[asyncio.Event]:
+        """The event Stop sets while this answer runs."""
+        stop = self.stops.watch(turn.key)
+        try:
+            yield stop
+        finally:
+            self.stops.forget(turn.key)
+
+    async def _conclude(
+        self,
+        turn: Turn,
+        delivery: Delivery,
+        outcome: Outcome,
+        notice: str | None,
+        about: dict[str, Any],
+    ) -> None:
+        """Keep the turn (the chain moves) and the final text in one step, then write it."""
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
-        await delivery.finish(answer.text, notice, feedback_id=feedback_id)
+        final = Final(answer.text, notice, feedback_id)
+        record = None if turn.one_off else self._turn_record(turn, outcome, about)
         try:
-            await self._record(turn, outcome, head, earlier_ids, started_at)
+            await self._live.model_done(turn.key, record, final.kept())
         except Exception:
-            # The answer is out; what is lost is its record (and the chain's next step).
+            # What is lost is the turn's record (and the chain's next step); the answer
+            # still goes out.
             log.exception("could not record the turn")
+        await self._deliver(turn.key, delivery, final)
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
-            (now() - started_at).total_seconds(),
+            (now() - started(about)).total_seconds(),
             outcome.status,
             len(answer.text),
             answer.usage.total_tokens if answer.usage else "?",
-            head is not None,
+            about.get("head") is not None,
         )
+
+    async def _deliver(self, key: str, delivery: Delivery, final: Final) -> None:
+        """Write the final text; if Slack does not take it, try again later (any worker)."""
+        try:
+            await delivery.finish(final.text, final.notice, feedback_id=final.feedback_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            attempts = await self._live.retry_later(key, FINAL_RETRY_AFTER)
+            if attempts >= FINAL_ATTEMPTS:
+                log.error("gave up writing an answer after %d attempts", attempts)
+                await self._live.delivered(key)
+            else:
+                log.warning(
+                    "could not write an answer (%s); trying again in %ds",
+                    type(error).__name__,
+                    FINAL_RETRY_AFTER.total_seconds(),
+                )
+            return
+        await self._live.delivered(key)
 
     async def _context_before(
         self, turn: Turn, state: ThreadState
@@ -192,12 +343,16 @@ class Conversation:
         turn: Turn,
         delivery: Delivery,
         stop: asyncio.Event,
+        progress: Progress,
         head: str | None,
         earlier: tuple[Said, ...],
         note: str,
     ) -> Outcome:
         while True:
-            mode = self._context_mode
+            mode, background = self._context_mode, self._background
+            extra = context_window.fields(mode, self._options.compact_threshold)
+            if background:
+                extra["background"] = True  # the response outlives this process
             request = build_request(
                 turn,
                 model=self._options.model,
@@ -205,25 +360,42 @@ class Conversation:
                 previous_response_id=head,
                 earlier=earlier,
                 note=note,
-                extra=context_window.fields(mode, self._options.compact_threshold),
+                extra=extra,
             )
-            outcome = await self._stream(request, delivery, stop, turn.key)
-            if outcome.error is None or not context_window.refused(outcome.error, mode):
-                break
+            progress.offer(Answer())  # the answer's message is there: keep where
+            events = self._model.stream(request)
+            outcome = await self._stream(events, delivery, stop, turn.key, progress, Answer())
+            error = outcome.error
+            if error is not None and background and refuses_background(error):
+                self._background = False
+                log.warning("the endpoint refuses background mode; streaming without it")
+                if self._options.background == "auto":
+                    continue
+                return outcome
+            if error is None or not context_window.refused(error, mode):
+                return outcome
             # Remembered for later turns: this endpoint does not take that field.
             self._context_mode = context_window.WEAKER[mode]
             log.warning("the endpoint refuses %s; using %s", mode, self._context_mode)
-        return outcome
 
     async def _stream(
-        self, request: dict[str, Any], delivery: Delivery, stop: asyncio.Event, key: str
+        self,
+        events: AsyncIterator[Event],
+        delivery: Delivery,
+        stop: asyncio.Event,
+        key: str,
+        progress: Progress,
+        start: Answer,
     ) -> Outcome:
-        outcome = Outcome(Answer())
+        outcome = Outcome(start)
 
         async def consume() -> None:
-            shown, busy = "", ""
-            async for event in self._model.stream(request):
+            shown, busy = start.text, ""
+            if shown:
+                await delivery.show(shown)
+            async for event in events:
                 outcome.answer = answer = reduce(outcome.answer, event)
+                progress.offer(answer, event.sequence)
                 if answer.text != shown:
                     shown = answer.text
                     await delivery.show(shown)
@@ -237,18 +409,26 @@ class Conversation:
         try:
             await asyncio.wait({streaming, stopping}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
-            streaming.cancel()  # the bot is stopping: so does the stream
+            # The bot is stopping: so does the stream. A background response goes on
+            # upstream and is resumed by the next worker; any other ends here.
+            streaming.cancel()
+            await self._leave(key, delivery, progress, outcome.answer)
             raise
         finally:
             stopping.cancel()
         if not streaming.done():
-            # Stop was pressed: closing the stream ends the generation upstream.
             streaming.cancel()
             with contextlib.suppress(asyncio.CancelledError, ModelError):
                 await streaming
+            await progress.close()
+            answer = outcome.answer
+            if progress.background and answer.response_id:
+                # Closing the stream does not stop a background response: cancel it.
+                await self._model.cancel(answer.response_id)
             outcome.stopped_by = self.stops.stopped_by(key)
-            outcome.stored = await self._stored_after_stop(outcome.answer)
+            outcome.stored = await self._stored_after_stop(answer)
             return outcome
+        await progress.close()
         try:
             streaming.result()
         except ModelError as error:
@@ -262,6 +442,24 @@ class Conversation:
             log.warning("the model's answer failed: code=%s", answer.error_code)
         outcome.stored = outcome.error is None and answer.stored
         return outcome
+
+    async def _leave(
+        self, key: str, delivery: Delivery, progress: Progress, answer: Answer
+    ) -> None:
+        """The bot stops mid-answer: keep what a successor needs, or say it was cut."""
+
+        async def leave() -> None:
+            if progress.background or not answer.response_id:
+                # Resumed by the next worker (or, with no response yet, answered again).
+                await progress.close(keep=True)
+                return
+            await progress.close()
+            await self._deliver(key, delivery, Final(answer.text, notices.INTERRUPTED))
+
+        try:
+            await asyncio.shield(leave())
+        except Exception:
+            log.exception("could not leave an answer for the next start")
 
     async def _stored_after_stop(self, answer: Answer) -> bool:
         """Ask the API whether a stopped response was stored; only then may the chain move."""
@@ -288,39 +486,47 @@ class Conversation:
         else:
             log.warning("model call failed: %s (status=%s)", type(error).__name__, error.status)
 
-    async def _record(
-        self,
-        turn: Turn,
-        outcome: Outcome,
-        head: str | None,
-        heard_ids: tuple[int, ...],
-        started_at: datetime,
-    ) -> None:
-        if turn.one_off:
-            return  # /ask keeps no chain
+    @staticmethod
+    def _turn_record(turn: Turn, outcome: Outcome, about: dict[str, Any]) -> TurnRecord:
         answer, error = outcome.answer, outcome.error
         if error is not None:
             error_code: str | None = error.code or type(error).__name__
         else:
             error_code = answer.error_code or None
         usage = answer.usage
-        await self._store.record_turn(
-            TurnRecord(
-                team_id=turn.team_id,
-                channel_id=turn.channel_id,
-                thread_ts=turn.thread_ts,
-                user_id=turn.user_id,
-                message_ts=turn.message_ts,
-                status=outcome.status,
-                response_id=answer.response_id or None,
-                previous_response_id=head,
-                heard_ids=heard_ids,
-                started_at=started_at,
-                finished_at=now(),
-                stored=outcome.stored,
-                error_code=error_code,
-                input_tokens=usage.input_tokens if usage else None,
-                output_tokens=usage.output_tokens if usage else None,
-                total_tokens=usage.total_tokens if usage else None,
-            )
+        return TurnRecord(
+            team_id=turn.team_id,
+            channel_id=turn.channel_id,
+            thread_ts=turn.thread_ts,
+            user_id=turn.user_id,
+            message_ts=turn.message_ts,
+            status=outcome.status,
+            response_id=answer.response_id or None,
+            previous_response_id=about.get("head"),
+            heard_ids=tuple(about.get("heard") or ()),
+            started_at=started(about),
+            finished_at=now(),
+            stored=outcome.stored,
+            error_code=error_code,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+            total_tokens=usage.total_tokens if usage else None,
         )
+
+
+def started(about: dict[str, Any]) -> datetime:
+    value = about.get("started_at")
+    return datetime.fromisoformat(value) if isinstance(value, str) else now()
+
+
+def turn_of(row: LiveRow) -> Turn:
+    return Turn(**row.turn["turn"])
+
+
+def refuses_background(error: ModelError) -> bool:
+    """The endpoint rejected the request because of `background` (a proxy without it)."""
+    return (
+        isinstance(error, ModelRejected)
+        and error.status == 400
+        and ("background" in error.message or "background" in error.code)
+    )

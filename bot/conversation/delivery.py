@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
+
+
+class ShownText(Protocol):
+    """Told what Slack is about to show of an answer, so its progress is kept first."""
+
+    async def showing(self, text: str) -> None: ...
 
 
 class Delivery(Protocol):
@@ -23,3 +29,10 @@ class Delivery(Protocol):
         An empty `text` keeps what was shown so far. `feedback_id` (the stored
         response's id) asks for 👍/👎 on the answer where the surface has them.
         """
+
+    def place(self) -> dict[str, Any]:
+        """Where the answer is shown (e.g. its message's ts), as plain JSON values: kept with
+        the answer's progress so a successor can finish the same message."""
+
+    def report_to(self, watcher: ShownText) -> None:
+        """Tell `watcher` each text of the answer before it is sent to Slack."""

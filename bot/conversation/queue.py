@@ -1,6 +1,8 @@
 """Turns wait here: in order within a thread, concurrently across threads, bounded.
 
-Slack's acknowledgement never waits on this: `submit` only enqueues.
+Slack's acknowledgement never waits on this: `submit` only enqueues. Every turn
+here is also kept in the database (accepted before it is queued), so what is
+still waiting when the bot stops is answered by the next start.
 """
 
 from __future__ import annotations
@@ -19,34 +21,46 @@ from bot.conversation.turn import Turn
 log = logging.getLogger(__name__)
 
 Answerer = Callable[[Turn, Delivery], Awaitable[None]]
+Job = Callable[[], Awaitable[None]]
 
 
 class TurnQueue:
-    def __init__(self, answer: Answerer, *, max_running: int = 64, max_waiting: int = 2000) -> None:
+    def __init__(
+        self,
+        answer: Answerer,
+        turn_away: Answerer,
+        *,
+        max_running: int = 64,
+        max_waiting: int = 2000,
+    ) -> None:
         self._answer = answer
+        self._turn_away = turn_away
         self._running = AdaptiveLimit(max_running)
         self._max_waiting = max_waiting
-        self._threads: dict[tuple[str, str, str], deque[tuple[Turn, Delivery]]] = {}
+        self._threads: dict[tuple[str, str, str], deque[tuple[Delivery, Job]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def submit(self, turn: Turn, delivery: Delivery) -> None:
+    def submit(self, turn: Turn, delivery: Delivery, job: Job | None = None) -> None:
+        """Queue the turn's answer (or `job`, e.g. resuming one) behind its thread's others."""
         if self._waiting >= self._max_waiting:
             log.warning("too many answers waiting; turning one away")
-            self._spawn(delivery.finish("", notices.BUSY))
+            self.spawn(self._safely(delivery, lambda: self._turn_away(turn, delivery)))
             return
         self._waiting += 1
         self._idle.clear()
+        work = job or (lambda: self._answer(turn, delivery))
         pending = self._threads.get(turn.thread)
         if pending is not None:
-            pending.append((turn, delivery))  # the thread's drain task will take it
+            pending.append((delivery, work))  # the thread's drain task will take it
             return
-        self._threads[turn.thread] = deque([(turn, delivery)])
-        self._spawn(self._drain(turn.thread))
+        self._threads[turn.thread] = deque([(delivery, work)])
+        self.spawn(self._drain(turn.thread))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a tracked task (awaited on close)."""
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
@@ -62,32 +76,25 @@ class TurnQueue:
         pending = self._threads[thread]
         try:
             while pending:
-                turn, delivery = pending.popleft()
+                delivery, work = pending.popleft()
                 self._waiting -= 1
                 async with self._running.slot():
-                    await self._answer_safely(turn, delivery)
+                    await self._safely(delivery, work)
         finally:
             del self._threads[thread]
 
-    async def _answer_safely(self, turn: Turn, delivery: Delivery) -> None:
+    @staticmethod
+    async def _safely(delivery: Delivery, work: Job) -> None:
         # An exception in one answer never touches another, and never means silence.
+        # (A cancelled one, when the bot stops, is left in the database for the next start.)
         try:
-            await self._answer(turn, delivery)
-        except asyncio.CancelledError:
-            # The bot is stopping before this answer finished: say so, keep the text.
-            await self._tell(delivery, notices.INTERRUPTED, shield=True)
-            raise
+            await work()
         except Exception:
             log.exception("answering a turn failed")
-            await self._tell(delivery, notices.UNEXPECTED)
-
-    @staticmethod
-    async def _tell(delivery: Delivery, notice: str, *, shield: bool = False) -> None:
-        finish = delivery.finish("", notice)  # "" keeps the text already shown
-        try:
-            await (asyncio.shield(finish) if shield else finish)
-        except Exception:
-            log.exception("could not tell the user that answering failed")
+            try:
+                await delivery.finish("", notices.UNEXPECTED)  # "" keeps the text shown
+            except Exception:
+                log.exception("could not tell the user that answering failed")
 
     async def idle(self) -> None:
         """Return once nothing is waiting or running."""

@@ -92,14 +92,31 @@ class ResponsesClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]:
+    def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]:
         """Stream one response. `request` is the JSON body without `stream`."""
-        body = {**request, "stream": True}
+        return self._retried("POST", self._url, json={**request, "stream": True})
+
+    def resume(self, response_id: str, after: int) -> AsyncIterator[Event]:
+        """Stream a background response's events after sequence number `after`, then on
+        live (`GET /responses/{id}?stream=true&starting_after=N`)."""
+        params = {"stream": "true", "starting_after": str(after)}
+        return self._retried("GET", f"{self._url}/{response_id}", params=params)
+
+    async def cancel(self, response_id: str) -> bool:
+        """`POST /responses/{id}/cancel`: stops a background response; closing its stream
+        does not. False when the API could not be told."""
+        try:
+            response = await self._http.post(f"{self._url}/{response_id}/cancel")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    async def _retried(self, method: str, url: str, **options: Any) -> AsyncIterator[Event]:
         waited = 0.0
         for attempt in range(1, self._retry.attempts + 1):
             yielded = False
             try:
-                async for event in self._stream_once(body):
+                async for event in self._stream_once(method, url, **options):
                     yielded = True
                     yield event
                 return
@@ -121,9 +138,9 @@ class ResponsesClient:
                 waited += delay
                 await asyncio.sleep(delay)
 
-    async def _stream_once(self, body: dict[str, Any]) -> AsyncIterator[Event]:
+    async def _stream_once(self, method: str, url: str, **options: Any) -> AsyncIterator[Event]:
         try:
-            async with self._http.stream("POST", self._url, json=body) as response:
+            async with self._http.stream(method, url, **options) as response:
                 if response.status_code >= 400:
                     raise self._http_error(
                         response.status_code, await response.aread(), response.headers

@@ -8,7 +8,7 @@ both over time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -20,26 +20,34 @@ class Usage:
 
 
 @dataclass(frozen=True)
-class Started:
+class Numbered:
+    """Every event carries the stream's `sequence_number` (-1 where a proxy sends none):
+    a resumed stream starts after the last one shown."""
+
+    sequence: int = field(default=-1, kw_only=True, compare=False)
+
+
+@dataclass(frozen=True)
+class Started(Numbered):
     """`response.created` / `response.in_progress`: the response has an id."""
 
     response_id: str
 
 
 @dataclass(frozen=True)
-class TextDelta:
+class TextDelta(Numbered):
     part: tuple[int, int]  # (output_index, content_index)
     delta: str
 
 
 @dataclass(frozen=True)
-class TextDone:
+class TextDone(Numbered):
     part: tuple[int, int]
     text: str
 
 
 @dataclass(frozen=True)
-class ToolActivity:
+class ToolActivity(Numbered):
     """Progress of work that is not text: a web search, a function call, reasoning."""
 
     kind: str  # e.g. "web_search_call", "function_call", "reasoning"
@@ -47,14 +55,14 @@ class ToolActivity:
 
 
 @dataclass(frozen=True)
-class Completed:
+class Completed(Numbered):
     response_id: str
     usage: Usage | None
     output_text: str  # the full text as the final response carries it
 
 
 @dataclass(frozen=True)
-class Incomplete:
+class Incomplete(Numbered):
     response_id: str
     usage: Usage | None
     reason: str
@@ -62,14 +70,14 @@ class Incomplete:
 
 
 @dataclass(frozen=True)
-class Failed:
+class Failed(Numbered):
     response_id: str
     code: str
     message: str
 
 
 @dataclass(frozen=True)
-class StreamError:
+class StreamError(Numbered):
     """An `error` event mid-stream; its fields are nested under `error`."""
 
     code: str
@@ -137,28 +145,33 @@ def parse_event(data: Any) -> Event | None:
     response = response if isinstance(response, dict) else {}
     response_id = _str(response.get("id"))
 
+    number = data.get("sequence_number")
+    n = number if isinstance(number, int) and not isinstance(number, bool) else -1
+
     if kind in ("response.created", "response.in_progress", "response.queued"):
-        return Started(response_id) if response_id else None
+        return Started(response_id, sequence=n) if response_id else None
     if kind == "response.output_text.delta":
-        return TextDelta(_part(data), _str(data.get("delta")))
+        return TextDelta(_part(data), _str(data.get("delta")), sequence=n)
     if kind == "response.output_text.done":
-        return TextDone(_part(data), _str(data.get("text")))
+        return TextDone(_part(data), _str(data.get("text")), sequence=n)
     if kind == "response.completed":
-        return Completed(response_id, _usage(response), output_text(response))
+        return Completed(response_id, _usage(response), output_text(response), sequence=n)
     if kind == "response.incomplete":
         details = response.get("incomplete_details")
         reason = _str(details.get("reason")) if isinstance(details, dict) else ""
-        return Incomplete(response_id, _usage(response), reason or "unknown", output_text(response))
+        return Incomplete(
+            response_id, _usage(response), reason or "unknown", output_text(response), sequence=n
+        )
     if kind == "response.failed":
         error = response.get("error")
         code, message = _error_fields({"error": error} if isinstance(error, dict) else {})
-        return Failed(response_id, code if error else "failed", message)
+        return Failed(response_id, code if error else "failed", message, sequence=n)
     if kind == "error":
         code, message = _error_fields(data)
-        return StreamError(code, message)
+        return StreamError(code, message, sequence=n)
     if kind in ("response.output_item.added", "response.output_item.done"):
         item = data.get("item")
         item_type = _str(item.get("type")) if isinstance(item, dict) else ""
         if item_type and item_type != "message":
-            return ToolActivity(item_type, kind.endswith(".done"))
+            return ToolActivity(item_type, kind.endswith(".done"), sequence=n)
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation import notices
 from bot.conversation.queue import TurnQueue
 from bot.conversation.stops import Stops
+from bot.conversation.turn import Turn
 from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
@@ -26,6 +28,10 @@ from bot.slack.press import Press
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+# Keeps a turn (and how its answer is delivered) before it is queued; False for a
+# message accepted before.
+Accept = Callable[[Turn, dict[str, Any]], Awaitable[bool]]
 
 
 class _QuietTokenNotice(logging.Filter):
@@ -41,6 +47,7 @@ def build_app(
     *,
     signing_secret: str,
     socket_mode: bool,
+    accept: Accept,
     queue: TurnQueue,
     deliveries: Deliveries,
     stops: Stops,
@@ -60,7 +67,10 @@ def build_app(
     async def on_turn_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
         turn = turn_from_event(body, context.bot_user_id)
         if turn is not None:
-            queue.submit(turn, deliveries.in_thread(turn))
+            if await accept(turn, deliveries.route()):
+                queue.submit(turn, deliveries.in_thread(turn))
+            else:
+                log.info("skipping a message already taken on")
             return
         heard = heard_from_event(body, context.bot_user_id)
         if heard is not None and await store.takes_part(heard.team_id, heard.channel_id,
@@ -127,7 +137,9 @@ def build_app(
             await ack(text=notices.ASK_USAGE, response_type="ephemeral")  # the asker alone
             return
         await ack()
-        queue.submit(turn, deliveries.for_ask(turn, str(command.get("response_url") or "")))
+        response_url = str(command.get("response_url") or "")
+        if await accept(turn, deliveries.route(response_url)):
+            queue.submit(turn, deliveries.for_ask(turn, response_url))
 
     # Everything else is acknowledged, so Slack does not retry it.
     async def ignore(ack: AsyncAck) -> None:

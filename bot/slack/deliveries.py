@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -40,37 +42,62 @@ class Deliveries:
         self._interval = interval
         self._panel = panel
 
-    def in_thread(self, turn: Turn) -> Delivery:
+    def in_thread(self, turn: Turn, ts: str | None = None, mode: str | None = None) -> Delivery:
+        """The answer in the turn's thread; with `ts`, finishing a message already there."""
         writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
         panel = self._panel
 
         async def status() -> Status | None:
             return await panel.begin(turn) if panel is not None else None
 
-        if self._mode == "native":
+        stop = buttons.stop_block(turn.key, turn.user_id)
+        if (mode or self._mode) == "native":
             return NativeDelivery(
                 self._client,
                 writer,
                 self._interval,
                 recipient_user_id=turn.user_id,
                 recipient_team_id=turn.team_id or None,
+                stop=stop,
                 status=status,
+                ts=ts,
             )
-        return UpdateDelivery(
-            writer,
-            self._interval,
-            stop=buttons.stop_block(turn.key, turn.user_id),
-            status=status,
-        )
+        return UpdateDelivery(writer, self._interval, stop=stop, status=status, ts=ts)
 
-    def for_ask(self, turn: Turn, response_url: str) -> Delivery:
+    def for_ask(self, turn: Turn, response_url: str, ts: str | None = None) -> Delivery:
         """/ask answers in the channel as a new message, or privately where it may not post."""
         header = ask_header(turn)
         writer = ThreadWriter(self._client, turn.channel_id, None, header=header)
-        private = PrivateDelivery(self._session, response_url, header) if response_url else None
+        private = self._private(turn, response_url)
         return UpdateDelivery(
             writer,
             self._interval,
             cannot_post=private,
             stop=buttons.stop_block(turn.key, turn.user_id),
+            ts=ts,
         )
+
+    def _private(self, turn: Turn, response_url: str) -> PrivateDelivery | None:
+        if not response_url:
+            return None
+        return PrivateDelivery(self._session, response_url, ask_header(turn))
+
+    def route(self, response_url: str | None = None) -> dict[str, Any]:
+        """How a turn's answer is delivered, as kept with the turn: in its thread, or as
+        /ask's answer (with the command's response_url for the private fallback)."""
+        if response_url is None:
+            return {"via": "thread", "mode": self._mode}
+        return {"via": "ask", "response_url": response_url}
+
+    def restore(self, turn: Turn, route: dict[str, Any], place: dict[str, Any]) -> Delivery | None:
+        """The delivery of an answer another process began, finishing the same message."""
+        ts = place.get("ts") if isinstance(place.get("ts"), str) else None
+        if route.get("via") == "thread":
+            mode = route.get("mode")
+            return self.in_thread(turn, ts, mode if isinstance(mode, str) else None)
+        if route.get("via") == "ask":
+            response_url = str(route.get("response_url") or "")
+            if place.get("private"):
+                return self._private(turn, response_url)
+            return self.for_ask(turn, response_url, ts)
+        return None  # e.g. the console's: no one to deliver to

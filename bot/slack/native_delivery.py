@@ -1,8 +1,11 @@
 """`native` mode: Slack's chat.startStream / appendStream / stopStream.
 
-A stream Slack stops accepting (`message_not_in_streaming_state` after about
-five minutes, or any other streaming error) is finished with chat.update,
-text intact.
+The stream opens with the Stop button (a `blocks` chunk) above the text. When
+the answer ends, the stream is stopped and the message is written once more
+with chat.update: the full text, any notice, the feedback buttons, and no Stop
+button. A stream Slack stops accepting (`message_not_in_streaming_state` after
+about five minutes, or any other streaming error) goes on as chat.update
+edits, text intact; so does an answer another worker resumes.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation.delivery import ShownText
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.calls import RateLimited, must_land, once, slack_error
@@ -34,7 +38,9 @@ class NativeDelivery:
         *,
         recipient_user_id: str | None,
         recipient_team_id: str | None,
+        stop: dict[str, Any] | None = None,
         status: StatusFinder | None = None,
+        ts: str | None = None,
     ) -> None:
         self._client = client
         self._writer = writer  # finishes the message with chat.update when streaming fails
@@ -47,7 +53,8 @@ class NativeDelivery:
             )
             if v
         }
-        self._ts: str | None = None
+        self._stop = stop  # the Stop button block, shown while the answer streams
+        self._ts = ts  # set when resuming an answer whose stream another process began
         self._appended = ""  # what Slack has accepted into the stream
         self._shown = ""
         self._streaming = False
@@ -57,8 +64,15 @@ class NativeDelivery:
         self._finished = False
 
     async def start(self) -> None:
-        self._streaming = True
+        if self._pacer is not None:
+            return
         self._pacer = Pacer(self._append, self._interval)
+        if self._ts is not None:
+            # Resumed: what the old stream holds is unknown here, so the stream ends and
+            # the text goes on as edits, which replace the whole message.
+            await self._end_stream()
+            return
+        self._streaming = True
         if self._find_status is not None:
             self._status = await self._find_status()
         if self._status is not None:
@@ -69,25 +83,36 @@ class NativeDelivery:
         await self._start_stream("")
 
     async def _start_stream(self, text: str) -> None:
+        chunks: list[dict[str, Any]] = []
+        if self._stop:
+            chunks.append({"type": "blocks", "blocks": [self._stop]})
+        if text:
+            chunks.append({"type": "markdown_text", "text": text})
         response = await must_land(
             self._client.chat_startStream,
             channel=self._writer.channel,
             thread_ts=self._writer.thread_ts,
             **self._recipient,
-            **({"markdown_text": text} if text else {}),
+            **({"chunks": chunks} if chunks else {}),
         )
         self._ts = str(response["ts"])
         self._appended = text
 
-    async def _append(self, text: str) -> None:
-        if not self._streaming or not text.startswith(self._appended):
-            return  # the stream can only grow; the final write fixes the rest
+    async def _append(self, text: str) -> str | None:
+        """Send what `text` adds; returns what the message shows now."""
+        if not self._streaming:
+            if self._ts is None:
+                return ""
+            await self._writer.edit(self._ts, text, actions=self._stop)
+            return text
+        if not text.startswith(self._appended):
+            return self._appended  # the stream can only grow; the final write fixes the rest
         delta = text[len(self._appended) :][:APPEND_LIMIT]
         if not delta:
-            return
+            return self._appended
         if self._ts is None:
             await self._start_stream(delta)
-            return
+            return self._appended
         try:
             await once(
                 self._client.chat_appendStream,
@@ -100,8 +125,13 @@ class NativeDelivery:
         except SlackApiError as error:
             log.warning("slack stopped accepting the stream (%s)", slack_error(error))
             self._streaming = False
-            return
+            return self._appended
         self._appended += delta
+        return self._appended
+
+    def report_to(self, watcher: ShownText) -> None:
+        if self._pacer is not None:
+            self._pacer.watcher = watcher
 
     async def show(self, text: str) -> None:
         self._shown = text
@@ -123,46 +153,29 @@ class NativeDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
-        self._finished = True
         if self._pacer is not None:
             await self._pacer.close()
+        elif self._ts is not None:
+            self._streaming = True  # a message another process streamed: end its stream
         if self._status is not None:
             await self._status.clear()
+        if self._streaming and self._ts is not None:
+            await self._end_stream()
         final = text or self._shown
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
-        if self._ts is None:
-            await self._writer.write_final(None, final, notice, actions)  # never streamed
-            return
-        if self._streaming and await self._stop(final, notice, actions):
-            return
-        if self._streaming:
-            await self._end_stream()
-        # The stream could not say it all: write the whole text over its message.
+        # The whole text over the stream's message (or a new one, if it never streamed):
+        # it replaces the Stop button, and says what the stream could not (notices, a
+        # text too long for one message).
         await self._writer.write_final(self._ts, final, notice, actions)
+        self._finished = True
+
+    def place(self) -> dict[str, Any]:
+        return {"ts": self._ts} if self._ts else {}
 
     async def _end_stream(self) -> None:
         """Take the message out of its streaming state before it is edited."""
+        self._streaming = False
         try:
             await once(self._client.chat_stopStream, channel=self._writer.channel, ts=self._ts)
         except (SlackApiError, RateLimited) as error:
             log.info("could not end the stream before editing it (%s)", type(error).__name__)
-
-    async def _stop(self, final: str, notice: str | None, actions: dict[str, Any] | None) -> bool:
-        rest = final[len(self._appended) :] if final.startswith(self._appended) else None
-        if rest is None or len(rest) > APPEND_LIMIT or len(final) > self._writer.chunk_limit:
-            return False  # the stream cannot say this; chat.update can
-        tail = rest + (f"\n\n_{notice}_" if notice else "")
-        try:
-            await must_land(
-                self._client.chat_stopStream,
-                channel=self._writer.channel,
-                ts=self._ts,
-                **({"markdown_text": tail} if tail else {}),
-                **({"blocks": [actions]} if actions else {}),
-            )
-        except SlackApiError as error:
-            log.warning(
-                "could not stop the stream (%s); finishing with an edit", slack_error(error)
-            )
-            return False
-        return True

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.conversation.delivery import ShownText
 from bot.slack.calls import RateLimited
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ class Pacer:
     `Retry-After`, then the newest text is sent (stale ones are dropped).
     """
 
-    def __init__(self, write: Callable[[str], Awaitable[None]], interval: float) -> None:
+    def __init__(self, write: Callable[[str], Awaitable[object]], interval: float) -> None:
         self._write = write
         self._interval = interval
         self._latest: str | None = None
@@ -29,6 +30,7 @@ class Pacer:
         self._task: asyncio.Task[None] | None = None
         self._limited_until = 0.0  # loop time a 429's Retry-After runs to
         self.sent = ""  # the last text Slack accepted
+        self.watcher: ShownText | None = None
 
     def offer(self, text: str) -> None:
         self._latest = text
@@ -59,6 +61,8 @@ class Pacer:
             self._dirty.clear()
             text = self._latest or ""
             try:
+                if self.watcher is not None:
+                    await self.watcher.showing(text)  # kept before Slack shows it
                 await self._write(text)
                 self.sent = text
             except RateLimited as limited:

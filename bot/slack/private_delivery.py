@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.conversation import notices
+from bot.conversation.delivery import ShownText
 from bot.render.mrkdwn import to_mrkdwn
 from bot.render.split import split_message
 from bot.slack.blocks import TEXT_CHUNK
@@ -61,3 +62,9 @@ class PrivateDelivery:
             chunks[-1] += "\n\n_(The answer was longer than a private reply can hold.)_"
         for index, chunk in enumerate(chunks):
             await self._send(chunk, replace=index == 0)
+
+    def place(self) -> dict[str, Any]:
+        return {"private": True}
+
+    def report_to(self, watcher: ShownText) -> None:
+        return None  # nothing is shown before the end: a successor starts from nothing

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.conversation import notices
-from bot.conversation.delivery import Delivery
+from bot.conversation.delivery import Delivery, ShownText
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.calls import slack_error
@@ -47,6 +47,7 @@ class UpdateDelivery:
         cannot_post: Delivery | None = None,
         stop: dict[str, Any] | None = None,
         status: StatusFinder | None = None,
+        ts: str | None = None,
     ) -> None:
         self._writer = writer
         self._interval = interval
@@ -54,14 +55,18 @@ class UpdateDelivery:
         self._stop = stop  # the Stop button block, shown while the answer streams
         self._find_status = status
         self._status: Status | None = None
-        self._ts: str | None = None
+        self._ts = ts  # set when resuming an answer another process began
         self._shown = ""
         self._pacer: Pacer | None = None
         self._delegate: Delivery | None = None
         self._finished = False
 
     async def start(self) -> None:
+        if self._pacer is not None:
+            return
         self._pacer = Pacer(self._write, self._interval)
+        if self._ts is not None:
+            return  # resumed: the answer's message is there already
         if self._find_status is not None:
             self._status = await self._find_status()
         if self._status is not None:
@@ -81,11 +86,18 @@ class UpdateDelivery:
             self._delegate = self._cannot_post
             await self._delegate.start()
 
-    async def _write(self, text: str) -> None:
+    def report_to(self, watcher: ShownText) -> None:
+        if self._delegate is not None:
+            self._delegate.report_to(watcher)
+        elif self._pacer is not None:
+            self._pacer.watcher = watcher
+
+    async def _write(self, text: str) -> str | None:
         if self._ts is None:
             self._ts = await self._writer.post(text, must=True, actions=self._stop)
         else:
             await self._writer.edit(self._ts, text, actions=self._stop)
+        return None
 
     async def show(self, text: str) -> None:
         if self._delegate is not None:
@@ -110,13 +122,13 @@ class UpdateDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
-        self._finished = True
         if self._pacer is None:
             # Finished without a start (help, refusals, "busy"): the same way in,
             # the private fallback of /ask included.
             await self.start()
         if self._delegate is not None:
             await self._delegate.finish(text, notice, feedback_id=feedback_id)
+            self._finished = True
             return
         if self._pacer is not None:
             await self._pacer.close()
@@ -126,3 +138,9 @@ class UpdateDelivery:
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         # Not posted yet (the Assistant panel shows a status instead): posted now.
         await self._writer.write_final(self._ts, final, notice, actions)
+        self._finished = True
+
+    def place(self) -> dict[str, Any]:
+        if self._delegate is not None:
+            return {"private": True}
+        return {"ts": self._ts} if self._ts else {}

@@ -6,14 +6,14 @@ Each method is one transaction (see `database.py` for where it runs).
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from bot.store import migrate
 from bot.store.database import Database, Work, connect
@@ -25,6 +25,9 @@ from bot.store.tables import (
     threads,
     turns,
 )
+
+if TYPE_CHECKING:
+    from bot.store.live import LiveAnswers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,7 +87,9 @@ def _insert(conn: Connection, table: Any) -> Any:
     return dialect.insert(table)
 
 
-def _thread_state(conn: Connection, team_id: str, channel_id: str, thread_ts: str) -> ThreadState:
+def read_thread_state(
+    conn: Connection, team_id: str, channel_id: str, thread_ts: str
+) -> ThreadState:
     heard = select(heard_messages.c.id).where(heard_messages.c.thread_id == threads.c.id).exists()
     row = conn.execute(
         select(threads.c.chain_head, heard).where(*_place(team_id, channel_id, thread_ts))
@@ -121,6 +126,33 @@ def _touch_thread(
     return int(thread_id)
 
 
+def record_turn(conn: Connection, turn: TurnRecord) -> None:
+    """Keep the turn; move the thread's chain head to its response if the API stored it."""
+    head = turn.response_id if turn.stored else None
+    thread_id = _touch_thread(
+        conn, turn.team_id, turn.channel_id, turn.thread_ts, head, turn.finished_at
+    )
+    conn.execute(
+        turns.insert().values(
+            thread_id=thread_id,
+            user_id=turn.user_id,
+            message_ts=turn.message_ts,
+            response_id=turn.response_id,
+            previous_response_id=turn.previous_response_id,
+            status=turn.status,
+            error_code=turn.error_code,
+            input_tokens=turn.input_tokens,
+            output_tokens=turn.output_tokens,
+            total_tokens=turn.total_tokens,
+            started_at=turn.started_at,
+            finished_at=turn.finished_at,
+        )  # fmt: skip
+    )
+    if turn.stored and turn.heard_ids:
+        # The chain has taken them in; a failed turn leaves them for the next.
+        conn.execute(delete(heard_messages).where(heard_messages.c.id.in_(turn.heard_ids)))
+
+
 class Store:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -139,6 +171,17 @@ class Store:
     async def close(self) -> None:
         await self._db.close()
 
+    def live(self, owner: str = "", lease: timedelta = timedelta(seconds=15)) -> LiveAnswers:
+        """The answers under way, as worker `owner` (a fresh id by default) sees them."""
+        from bot.store.live import LiveAnswers
+
+        return LiveAnswers(self._db, owner or uuid.uuid4().hex[:16], lease)
+
+    @property
+    def one_process(self) -> bool:
+        """SQLite: one worker process uses the database."""
+        return self._db.dialect == "sqlite"
+
     async def run(self, work: Work[T]) -> T:
         """Run `work` in one transaction: for reports and admin reads."""
         return await self._db.transaction(work)
@@ -148,25 +191,10 @@ class Store:
 
     # Turns ------------------------------------------------------------------------
 
-    async def begin_turn(
-        self, key: str, team_id: str, channel_id: str, thread_ts: str
-    ) -> ThreadState | None:
-        """Claim the user's message `key` and read its thread's state, in one transaction;
-        None when the message was claimed before (a redelivery, by any worker)."""
-
-        def work(conn: Connection) -> ThreadState:
-            conn.execute(seen_messages.insert().values(key=key, seen_at=now()))
-            return _thread_state(conn, team_id, channel_id, thread_ts)
-
-        try:
-            return await self._db.transaction(work)
-        except IntegrityError:
-            return None
-
     async def thread_state(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadState:
         """The chain head, and whether messages were heard since the last turn: one query."""
         return await self._db.transaction(
-            lambda conn: _thread_state(conn, team_id, channel_id, thread_ts)
+            lambda conn: read_thread_state(conn, team_id, channel_id, thread_ts)
         )
 
     async def chain_head(self, team_id: str, channel_id: str, thread_ts: str) -> str | None:
@@ -174,33 +202,7 @@ class Store:
 
     async def record_turn(self, turn: TurnRecord) -> None:
         """Keep the turn; move the thread's chain head to its response if the API stored it."""
-
-        def work(conn: Connection) -> None:
-            head = turn.response_id if turn.stored else None
-            thread_id = _touch_thread(
-                conn, turn.team_id, turn.channel_id, turn.thread_ts, head, turn.finished_at
-            )
-            conn.execute(
-                turns.insert().values(
-                    thread_id=thread_id,
-                    user_id=turn.user_id,
-                    message_ts=turn.message_ts,
-                    response_id=turn.response_id,
-                    previous_response_id=turn.previous_response_id,
-                    status=turn.status,
-                    error_code=turn.error_code,
-                    input_tokens=turn.input_tokens,
-                    output_tokens=turn.output_tokens,
-                    total_tokens=turn.total_tokens,
-                    started_at=turn.started_at,
-                    finished_at=turn.finished_at,
-                )  # fmt: skip
-            )
-            if turn.stored and turn.heard_ids:
-                # The chain has taken them in; a failed turn leaves them for the next.
-                conn.execute(delete(heard_messages).where(heard_messages.c.id.in_(turn.heard_ids)))
-
-        await self._db.transaction(work)
+        await self._db.transaction(lambda conn: record_turn(conn, turn))
 
     async def answered(self, turn_key: str) -> bool:
         """True once the turn of a message (`team:channel:message_ts`) has been recorded."""

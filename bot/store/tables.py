@@ -105,3 +105,26 @@ heard_messages = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("thread_id", "message_ts", name="uq_heard_once"),
 )
+
+# An answer the bot has taken on and not yet finished in Slack: recorded when the
+# message is accepted, so neither a deploy nor a crash can drop it. The worker that
+# holds the lease renews it; a row whose lease ran out is taken over by any worker,
+# which resumes the answer (or finishes it as interrupted). Deleted once delivered.
+live_answers = Table(
+    "live_answers",
+    metadata,
+    Column("key", String(200), primary_key=True),  # the user's message, as seen_messages
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("turn", Text, nullable=False),  # JSON: the turn and how its answer is delivered
+    Column("state", String(16), nullable=False),  # waiting, answering, delivering
+    Column("owner", String(64), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=False, index=True),
+    Column("response_id", String(128), nullable=True),
+    Column("sequence", Integer, nullable=False, server_default="-1"),
+    # JSON: the answer so far and where it is shown; for `delivering`, the final text.
+    Column("progress", Text, nullable=False, server_default="{}"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+)

@@ -195,11 +195,12 @@ async def test_native_streams_in_the_panel_start_with_the_first_text_after_the_s
     statuses = [c.args["status"] for c in fake_slack.calls_to("assistant.threads.setStatus")]
     assert statuses == ["is thinking…", "Searching the web…", ""]
     [start] = fake_slack.calls_to("chat.startStream")
-    assert start.args["markdown_text"].startswith("Berlin Art Week")  # no empty stream first
+    [text] = [c["text"] for c in start.args["chunks"] if c["type"] == "markdown_text"]
+    assert text.startswith("Berlin Art Week")  # no empty stream first
     status_cleared = fake_slack.calls_to("assistant.threads.setStatus")[-1]
     assert fake_slack.calls.index(status_cleared) < fake_slack.calls.index(start)
-    [stop] = fake_slack.calls_to("chat.stopStream")
-    assert any(b.get("block_id") == "answer_feedback" for b in stop.args.get("blocks", []))
+    message = fake_slack.thread_messages("D8", thread_ts)[-1]
+    assert any(b.get("block_id") == "answer_feedback" for b in message.blocks or [])
 
 
 async def test_suggested_prompts_come_from_the_setting(
@@ -440,7 +441,7 @@ async def test_a_press_on_a_message_sent_without_its_blocks_keeps_the_answer(
     assert shown.visible == text.strip() and labels(shown) == ["👍", "👎"]
 
 
-async def test_native_mode_has_no_stop_button_but_ends_with_feedback_buttons(
+async def test_native_mode_streams_with_a_stop_button_and_ends_with_feedback_buttons(
     start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
 ) -> None:
     bot = await start_bot(BOT_STREAM_MODE="native")
@@ -450,16 +451,47 @@ async def test_native_mode_has_no_stop_button_but_ends_with_feedback_buttons(
     await slack.event(bot, top)
     [message] = await answer_in(bot, fake_slack, "C1", top["ts"])
 
-    assert message.text == "Streamed natively, word by word."
+    assert message.visible == "Streamed natively, word by word."
     [start] = fake_slack.calls_to("chat.startStream")
-    assert "blocks" not in start.args and "chunks" not in start.args
-    streamed = [*fake_slack.calls_to("chat.appendStream"), *fake_slack.calls_to("chat.stopStream")]
-    assert all(STOP not in json.dumps(c.args) for c in streamed)
-    [stop] = fake_slack.calls_to("chat.stopStream")
-    [actions] = stop.args["blocks"]
-    assert actions["block_id"] == "answer_feedback"
-    assert [e["action_id"] for e in actions["elements"]] == [UP, DOWN]
+    [controls] = [c for c in start.args["chunks"] if c["type"] == "blocks"]
+    [stop] = controls["blocks"][0]["elements"]
+    assert stop["action_id"] == STOP  # pressable while the answer streams
+    assert json.loads(stop["value"]) == {"turn": f"T1:C1:{top['ts']}", "asker": "U1"}
+    assert block(message, "answer_controls") is None  # gone once it is done
+    actions = block(message, "answer_feedback")
+    assert actions is not None and labels(message) == ["👍", "👎"]
     assert {e["value"] for e in actions["elements"]} == {script.response_id}
+
+
+async def test_the_asker_stops_a_native_stream_and_the_background_response_is_cancelled(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot(BOT_STREAM_MODE="native", BOT_UPDATE_INTERVAL=0.1)
+    words = [f"w{i} " for i in range(40)]
+    streaming = answer("".join(words), chunks=words, delay=0.3)  # 12 s unless stopped
+    fake_model.enqueue(streaming)
+    top = mention("<@UBOT> tell me a long story")
+    await slack.event(bot, top)
+    await fake_slack.wait_for(
+        lambda: "w1" in fake_slack.thread_text("C1", top["ts"]), what="the first words"
+    )
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    assert message.streaming
+
+    await press(bot, slack, message, STOP, user="U2")  # not the asker: told so, no stop
+    await fake_slack.wait_for(lambda: bool(ephemerals_to(fake_slack, "U2")))
+    assert ephemerals_to(fake_slack, "U2") == ["Only <@U1> can stop this answer."]
+    await press(bot, slack, message, STOP, user="U1")
+    [final] = await answer_in(bot, fake_slack, "C1", top["ts"])
+
+    text, _, notice = final.visible.rpartition("\n")
+    assert notice == "_Stopped by <@U1>._"
+    assert text.startswith("w0 w1") and "w39" not in text
+    assert block(final, "answer_controls") is None  # the Stop button is gone
+    # A background response goes on after its stream closes: it was cancelled upstream.
+    assert fake_model.requests[0].json["background"] is True
+    assert fake_model.cancelled == [streaming.response_id]
+    assert fake_model.runs[streaming.response_id].status == "cancelled"
 
 
 # -- joining a thread ------------------------------------------------------------------------

@@ -734,10 +734,10 @@ def test_notice_texts_match_the_core() -> None:
         assert text in flat, text
 
 
-async def test_a_bot_stopping_mid_answer_keeps_the_text_and_says_so(
+async def test_a_bot_stopping_mid_answer_without_background_mode_keeps_the_text_and_says_so(
     start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
 ) -> None:
-    bot = await start_bot()
+    bot = await start_bot(OPENAI_BACKGROUND="false")
     words = [f"w{i} " for i in range(40)]
     fake_model.enqueue(answer("".join(words), chunks=words, delay=0.3))  # 12 s
     top = mention("<@UBOT> a long one")
@@ -752,6 +752,43 @@ async def test_a_bot_stopping_mid_answer_keeps_the_text_and_says_so(
     assert message.visible.startswith("w0 w1")
     assert message.visible.endswith(f"_{notices.INTERRUPTED}_")
     assert "Thinking…" not in message.visible and "w39" not in message.visible
+    assert "background" not in fake_model.requests[0].json
+    assert block_ids(message) == []  # the Stop button is gone
+
+
+async def test_a_bot_stopping_mid_answer_leaves_it_to_the_next_start_which_finishes_it(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot()
+    words = [f"w{i} " for i in range(30)]
+    full = "".join(words).strip()
+    script = answer("".join(words), chunks=words, delay=0.1)  # 3 s, on upstream regardless
+    fake_model.enqueue(script)
+    top = mention("<@UBOT> a long one")
+    await slack.event(bot, top)
+    await fake_slack.wait_for(
+        lambda: "w1" in fake_slack.thread_text("C1", top["ts"]), what="the first words"
+    )
+    bot.stopped = True
+    await bot.bot.stop(grace=0.1)
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    assert "w29" not in message.visible and notices.INTERRUPTED not in message.visible
+
+    again = await start_bot()  # the next start, on the same database
+    await fake_slack.wait_for(lambda: message.visible == full, what="the resumed answer")
+    await again.idle()
+    assert fake_slack.thread_messages("C1", top["ts"]) == [message]  # the same message
+    [(resumed_id, after)] = fake_model.resumed
+    assert resumed_id == script.response_id and after > 0  # after what was kept, not from 0
+    assert len(fake_model.requests) == 1  # the question was not asked again
+    assert block_ids(message) == ["answer_feedback"]  # no Stop button left behind
+    assert await next_turn_chains_on(again, slack, fake_slack, fake_model, top, 2) == (
+        script.response_id
+    )
+
+
+def block_ids(message: Message) -> list[str]:
+    return [str(b.get("block_id")) for b in message.blocks or [] if b.get("type") == "actions"]
 
 
 async def test_a_placeholder_slack_refuses_as_markdown_goes_as_mrkdwn(

@@ -5,6 +5,14 @@ Answers are scripted and consumed first in, first out; an empty queue answers
 its terminal event's, "in_progress" for a stream that ended without one (e.g. cut
 by the client), or what `set_status` scripted; unknown ids get 404.
 
+Background mode (`"background": true` in the request) works as the API's does:
+the response's events are made on the fake's own schedule whether or not the
+client reads them, `GET {url}/responses/{id}?stream=true&starting_after=N`
+replays the events after sequence number N and follows the rest live, and
+`POST {url}/responses/{id}/cancel` stops it. `refuse_background = True` makes
+the fake answer such requests as an endpoint without background mode does
+(400, unknown parameter).
+
 The builders below produce the wire shape of the real streams (see
 tests/fixtures/responses/*.sse): `event:` + `data:` lines, `sequence_number`
 from 0, and a terminal `response.completed`, `response.incomplete` or
@@ -258,6 +266,72 @@ _Timed = list[tuple[dict[str, Any], float]]
 _Build = Callable[[_Events], tuple[_Timed, str]]  # events, then "end" | "cut" | "stall"
 
 
+@dataclass
+class _Run:
+    """A background response: its events are made whether or not anyone reads them."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "queued"
+    ended: bool = False  # no more events will come
+    cut: bool = False  # ...and the stream broke off without a terminal event
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def produce(
+        self, events: _Timed, ending: str, received: Received, stall: float = 0.0
+    ) -> None:
+        try:
+            for number, (event, wait) in enumerate(events):
+                if wait:
+                    await asyncio.sleep(wait)
+                if self.ended:
+                    return  # cancelled
+                async with self.changed:
+                    self.events.append({"type": event["type"], "sequence_number": number, **event})
+                    self.status = _terminal_status(event) or "in_progress"
+                    received.status = _terminal_status(event) or received.status
+                    self.changed.notify_all()
+            if ending == "stall":
+                await asyncio.sleep(stall)
+            await self.end(cut=ending != "end")
+        finally:
+            if not self.ended:
+                await self.end(cut=True)
+
+    async def end(self, *, cut: bool = False, status: str | None = None) -> None:
+        async with self.changed:
+            self.ended, self.cut = True, cut
+            self.status = status or self.status
+            self.changed.notify_all()
+
+    async def follow(
+        self, request: web.Request, received: Received, after: int, framing: Framing
+    ) -> web.StreamResponse:
+        """Stream the events after sequence number `after`, then the rest as they come."""
+        stream = await _open_stream(request)
+        index = after + 1
+        try:
+            while True:
+                async with self.changed:
+                    await self.changed.wait_for(lambda i=index: i < len(self.events) or self.ended)
+                    new, ended = self.events[index:], self.ended
+                for event in new:
+                    await stream.write(_frame(event, framing))
+                index += len(new)
+                if ended and index >= len(self.events):
+                    break
+            if self.cut:
+                _abort(request)
+                return stream
+            await stream.write_eof()
+        except ConnectionError:  # the client went away; the response goes on
+            received.disconnected = True
+        return stream
+
+
+RUNS = web.AppKey("runs", dict[str, _Run])
+BACKGROUND_TASKS = web.AppKey("background_tasks", set[asyncio.Task[Any]])
+
+
 def _streamed(
     build: _Build,
     *,
@@ -276,6 +350,12 @@ def _streamed(
             final = events[-1][0].get("response")
             received.status = _terminal_status(events[-1][0])
             return web.json_response(final)
+        if received.json.get("background"):
+            run = request.app[RUNS][rid] = _Run()
+            task = asyncio.create_task(run.produce(events, ending, received, stall))
+            request.app[BACKGROUND_TASKS].add(task)
+            task.add_done_callback(request.app[BACKGROUND_TASKS].discard)
+            return await run.follow(request, received, -1, framing)
         stream = await _open_stream(request)
         try:
             for number, (event, wait) in enumerate(events):
@@ -489,12 +569,20 @@ class FakeModel:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.refuse_background = False
+        self.runs: dict[str, _Run] = {}  # background responses by id
+        self.resumed: list[tuple[str, int]] = []  # (id, starting_after) of each resume
+        self.cancelled: list[str] = []  # ids asked to cancel
+        self._background_tasks: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 at a free port."""
         app = web.Application()
+        app[RUNS] = self.runs
+        app[BACKGROUND_TASKS] = self._background_tasks
         app.router.add_post("/v1/responses", self._handle)
         app.router.add_get("/v1/responses/{response_id}", self._retrieve)
+        app.router.add_post("/v1/responses/{response_id}/cancel", self._cancel)
         app.router.add_route("*", "/{tail:.*}", self._other)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -503,7 +591,7 @@ class FakeModel:
 
     async def stop(self) -> None:
         """Cancel answers still streaming and close the server."""
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._background_tasks]:
             task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -585,6 +673,9 @@ class FakeModel:
             if not request.headers.get("Authorization", "").startswith("Bearer "):
                 script = http_error(401, None, "You didn't provide an API key.")
                 return await script.respond(request, received)
+            if body.get("background") and self.refuse_background:
+                script = http_error(400, "unknown_parameter", "Unknown parameter: 'background'.")
+                return await script.respond(request, received)
             script = self._scripts.popleft() if self._scripts else answer("Hello!")
             return await script.respond(request, received)
         except (ConnectionError, asyncio.CancelledError):
@@ -604,7 +695,10 @@ class FakeModel:
             received = Received({}, dict(request.headers), time.monotonic(), request.path)
             script = http_error(401, None, "You didn't provide an API key.")
             return await script.respond(request, received)
-        status = self._statuses.get(response_id)
+        run = self.runs.get(response_id)
+        if request.query.get("stream") == "true":
+            return await self._resume(request, response_id, run)
+        status = self._statuses.get(response_id) or (run.status if run else None)
         if status is None:
             served = [r for r in self.requests if r.response_id == response_id]
             if not served:
@@ -613,6 +707,37 @@ class FakeModel:
                 return await http_error(404, None, message).respond(request, received)
             status = served[-1].status or "in_progress"
         return web.json_response({"id": response_id, "object": "response", "status": status})
+
+    async def _resume(
+        self, request: web.Request, response_id: str, run: _Run | None
+    ) -> web.StreamResponse:
+        """`GET /responses/{id}?stream=true&starting_after=N`: a background response's
+        events after N, then live."""
+        received = Received({}, dict(request.headers), time.monotonic(), request.path)
+        try:
+            after = int(request.query.get("starting_after", "-1"))
+        except ValueError:
+            after = -1
+        self.resumed.append((response_id, after))
+        self._changed.set()
+        if run is None:
+            message = f"Response with id '{response_id}' not found or not in background mode."
+            return await http_error(404, None, message).respond(request, received)
+        return await run.follow(request, received, after, "event")
+
+    async def _cancel(self, request: web.Request) -> web.StreamResponse:
+        """`POST /responses/{id}/cancel`: stops a background response."""
+        response_id = request.match_info["response_id"]
+        self.cancelled.append(response_id)
+        self._changed.set()
+        run = self.runs.get(response_id)
+        if run is None:
+            received = Received({}, dict(request.headers), time.monotonic(), request.path)
+            message = "Only background responses can be cancelled."
+            return await http_error(400, None, message).respond(request, received)
+        if not run.ended:
+            await run.end(status="cancelled")
+        return web.json_response({"id": response_id, "object": "response", "status": run.status})
 
     async def _other(self, request: web.Request) -> web.StreamResponse:
         self.other_requests.append((request.method, request.path))

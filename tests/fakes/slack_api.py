@@ -481,6 +481,7 @@ class FakeSlack:
             channel,
             self._new_ts(),
             _stream_text(args),
+            _stream_blocks(args) or None,
             thread_ts=thread_ts and str(thread_ts),
             created_by="chat.startStream",
             streaming=True,
@@ -496,6 +497,8 @@ class FakeSlack:
         if not message.streaming:
             return {"ok": False, "error": "message_not_in_streaming_state"}
         message.text += _stream_text(args)
+        if _stream_blocks(args):
+            message.blocks = (message.blocks or []) + _stream_blocks(args)
         if stop:
             if args.get("blocks"):
                 message.blocks = args["blocks"]
@@ -561,6 +564,16 @@ def _stream_text(args: dict[str, Any]) -> str:
         if isinstance(chunk, dict) and chunk.get("type") == "markdown_text":
             text += str(chunk.get("text", ""))
     return text
+
+
+def _stream_blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The blocks a stream call adds in `blocks` chunks (e.g. a Stop button)."""
+    return [
+        block
+        for chunk in args.get("chunks") or []
+        if isinstance(chunk, dict) and chunk.get("type") == "blocks"
+        for block in chunk.get("blocks") or []
+    ]
 
 
 def _wire(message: Message) -> dict[str, Any]:

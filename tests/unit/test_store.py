@@ -23,7 +23,8 @@ from bot.store.store import HeardMessage, migrate, now
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_TABLES = (
-    "heard_messages, feedback, assistant_threads, seen_messages, turns, threads, alembic_version"
+    "live_answers, heard_messages, feedback, assistant_threads, seen_messages, turns, threads, "
+    "alembic_version"
 )
 
 
@@ -54,6 +55,9 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
+HEAD = "0003"
+
+
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
     at = now()
     return TurnRecord(
@@ -66,10 +70,10 @@ def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str 
 
 async def test_migrations_apply_from_empty_and_again(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await store.revision() == "0002"
+    assert await store.revision() == HEAD
     await store.close()
     store = await Store.open(database_url)  # idempotent on restart
-    assert await store.revision() == "0002"
+    assert await store.revision() == HEAD
     await store.close()
 
 
@@ -97,8 +101,8 @@ async def test_the_chain_survives_reopening(database_url: str) -> None:
 async def test_a_message_is_claimed_once_even_by_racing_workers(database_url: str) -> None:
     stores = [await Store.open(database_url) for _ in range(3)]
     key = f"T1:C1:{uuid.uuid4()}"
-    claims = (s.begin_turn(key, "T1", "C1", "1.1") for s in stores for _ in range(3))
-    results = [state is not None for state in await asyncio.gather(*claims)]
+    claims = (s.live().accept(key, "T1", "C1", "1.1", {}) for s in stores for _ in range(3))
+    results = await asyncio.gather(*claims)
     assert sorted(results) == [False] * 8 + [True]
     for store in stores:
         await store.close()
@@ -106,11 +110,39 @@ async def test_a_message_is_claimed_once_even_by_racing_workers(database_url: st
 
 async def test_old_claims_are_forgotten(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await store.begin_turn("old", "T1", "C1", "1.1") is not None
-    assert await store.begin_turn("old", "T1", "C1", "1.1") is None
+    live = store.live()
+    assert await live.accept("old", "T1", "C1", "1.1", {})
+    assert not await live.accept("old", "T1", "C1", "1.1", {})
+    await live.delivered("old")
     assert await store.forget_seen(timedelta(seconds=-1)) == 1  # everything is "older"
-    assert await store.begin_turn("old", "T1", "C1", "1.1") is not None
+    assert await live.accept("old", "T1", "C1", "1.1", {})
     await store.close()
+
+
+async def test_an_answer_whose_lease_ran_out_is_taken_over_by_one_worker(
+    database_url: str,
+) -> None:
+    stores = [await Store.open(database_url) for _ in range(3)]
+    first, *others = [s.live(f"w{i}", timedelta(seconds=30)) for i, s in enumerate(stores)]
+    assert await first.accept("k1", "T1", "C1", "1.1", {"turn": {"text": "hi"}})
+    assert await first.begin("k1") is not None
+    assert await first.save("k1", "resp_1", 7, {"parts": [[[0, 0], "Hel"]]})
+    assert [await o.take_over() for o in others] == [[], []]  # the lease holds
+    assert await first.renew({"k1"}) == 1
+
+    await first.release()  # as at a stop, or as when the lease runs out
+    taken = await asyncio.gather(*(o.take_over() for o in others for _ in range(3)))
+    [row] = [row for rows in taken for row in rows]
+    assert (row.key, row.state, row.response_id, row.sequence) == ("k1", "answering", "resp_1", 7)
+    assert row.progress == {"parts": [[[0, 0], "Hel"]]} and row.turn == {"turn": {"text": "hi"}}
+    # The old holder no longer writes its progress; the new one does.
+    assert not await first.save("k1", "resp_1", 9, {})
+    taker = others[0] if await others[0].save("k1", "resp_1", 9, {}) else others[1]
+    assert await taker.save("k1", "resp_1", 9, {})
+    await taker.delivered("k1")
+    assert await taker.pending() == 0
+    for store in stores:
+        await store.close()
 
 
 async def test_an_old_database_is_migrated_forward(database_url: str) -> None:
@@ -119,7 +151,7 @@ async def test_an_old_database_is_migrated_forward(database_url: str) -> None:
     assert await database.transaction(migrate.current) == "0001"
     await database.close()
     store = await Store.open(database_url)
-    assert await store.revision() == "0002"
+    assert await store.revision() == HEAD
     await store.close()
 
 

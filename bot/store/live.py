@@ -1,0 +1,232 @@
+"""Answers under way, as the database keeps them until they are delivered.
+
+A row is written when a message is accepted (`waiting`), marked `answering`
+when its answer starts, carries the answer's progress (response id, last
+sequence number shown, the text so far and where it is shown) as the answer
+streams, and `delivering` once the model is done and only the final write is
+left. The worker holding a row's lease renews it; any worker takes over a row
+whose lease ran out. The row is deleted when the answer is delivered.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.store.database import Database
+from bot.store.store import ThreadState, TurnRecord, now, read_thread_state, record_turn
+from bot.store.tables import live_answers, seen_messages
+
+WAITING, ANSWERING, DELIVERING = "waiting", "answering", "delivering"
+
+
+@dataclass(frozen=True)
+class LiveRow:
+    key: str
+    turn: dict[str, Any]  # the turn's fields and how its answer is delivered
+    state: str
+    response_id: str | None
+    sequence: int
+    progress: dict[str, Any]
+    attempts: int
+
+
+def _row(row: Any) -> LiveRow:
+    return LiveRow(
+        key=str(row.key),
+        turn=json.loads(row.turn),
+        state=str(row.state),
+        response_id=row.response_id,
+        sequence=int(row.sequence),
+        progress=json.loads(row.progress or "{}"),
+        attempts=int(row.attempts),
+    )
+
+
+class LiveAnswers:
+    def __init__(self, database: Database, owner: str, lease: timedelta) -> None:
+        self._db = database
+        self.owner = owner  # this worker
+        self.lease = lease
+
+    def _mine(self, key: str) -> Any:
+        return (live_answers.c.key == key) & (live_answers.c.owner == self.owner)
+
+    async def accept(
+        self, key: str, team_id: str, channel_id: str, thread_ts: str, turn: dict[str, Any]
+    ) -> bool:
+        """Claim the user's message and keep its turn, in one transaction; False when it
+        was claimed before (a redelivery, by any worker)."""
+
+        def work(conn: Connection) -> None:
+            at = now()
+            conn.execute(seen_messages.insert().values(key=key, seen_at=at))
+            conn.execute(
+                live_answers.insert().values(
+                    key=key,
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    thread_ts=thread_ts,
+                    turn=json.dumps(turn),
+                    state=WAITING,
+                    owner=self.owner,
+                    lease_until=at + self.lease,
+                    accepted_at=at,
+                )  # fmt: skip
+            )
+
+        try:
+            await self._db.transaction(work)
+        except IntegrityError:
+            return False
+        return True
+
+    async def begin(self, key: str) -> ThreadState | None:
+        """Mark the answer started and read its thread's state; None when this worker no
+        longer holds it (another took it over)."""
+
+        def work(conn: Connection) -> ThreadState | None:
+            row = conn.execute(
+                select(live_answers.c.team_id, live_answers.c.channel_id, live_answers.c.thread_ts)
+                .where(self._mine(key))
+            ).first()  # fmt: skip
+            if row is None:
+                return None
+            conn.execute(update(live_answers).where(self._mine(key)).values(state=ANSWERING))
+            return read_thread_state(conn, row[0], row[1], row[2])
+
+        return await self._db.transaction(work)
+
+    async def save(
+        self, key: str, response_id: str | None, sequence: int, progress: dict[str, Any]
+    ) -> bool:
+        """Keep how far the answer got; False when this worker no longer holds it."""
+
+        def work(conn: Connection) -> bool:
+            result = conn.execute(
+                update(live_answers)
+                .where(self._mine(key))
+                .values(response_id=response_id, sequence=sequence, progress=json.dumps(progress))
+            )
+            return bool(result.rowcount)
+
+        return await self._db.transaction(work)
+
+    async def model_done(self, key: str, record: TurnRecord | None, final: dict[str, Any]) -> None:
+        """The model is done: keep the turn (the chain moves) and what is left to write to
+        Slack, in one transaction, so a failed final write can be finished later."""
+
+        def work(conn: Connection) -> None:
+            if record is not None:
+                record_turn(conn, record)
+            conn.execute(
+                update(live_answers)
+                .where(live_answers.c.key == key)
+                .values(state=DELIVERING, progress=json.dumps(final))
+            )
+
+        await self._db.transaction(work)
+
+    async def delivered(self, key: str) -> None:
+        await self._db.transaction(
+            lambda conn: conn.execute(delete(live_answers).where(live_answers.c.key == key))
+        )
+
+    async def retry_later(self, key: str, delay: timedelta) -> int:
+        """Let go of an answer whose final write failed, to be tried again after `delay`
+        (by any worker); returns how many attempts have failed so far."""
+
+        def work(conn: Connection) -> int:
+            conn.execute(
+                update(live_answers)
+                .where(live_answers.c.key == key)
+                .values(
+                    owner=None,
+                    lease_until=now() + delay,
+                    attempts=live_answers.c.attempts + 1,
+                )
+            )
+            attempts = conn.scalar(select(live_answers.c.attempts).where(live_answers.c.key == key))
+            return int(attempts or 0)
+
+        return await self._db.transaction(work)
+
+    async def renew(self, keys: set[str]) -> int:
+        """Extend the lease of the answers this worker is at work on."""
+
+        def work(conn: Connection) -> int:
+            result = conn.execute(
+                update(live_answers)
+                .where(live_answers.c.owner == self.owner, live_answers.c.key.in_(keys))
+                .values(lease_until=now() + self.lease)
+            )
+            return int(result.rowcount or 0)
+
+        return await self._db.transaction(work)
+
+    async def release(self, keys: list[str] | None = None) -> int:
+        """Hand answers this worker holds (all, or `keys`) to whichever worker looks next."""
+
+        def work(conn: Connection) -> int:
+            where = live_answers.c.owner == self.owner
+            if keys is not None:
+                where = where & live_answers.c.key.in_(keys)
+            result = conn.execute(
+                update(live_answers).where(where).values(owner=None, lease_until=now())
+            )
+            return int(result.rowcount or 0)
+
+        return await self._db.transaction(work)
+
+    async def expire_all(self) -> int:
+        """Every lease runs out now: for a database only one worker uses (SQLite), whose
+        answers under way at start were left by a process that is gone."""
+
+        def work(conn: Connection) -> int:
+            result = conn.execute(
+                update(live_answers)
+                .where(live_answers.c.owner.is_not(None))
+                .values(owner=None, lease_until=now())
+            )
+            return int(result.rowcount or 0)
+
+        return await self._db.transaction(work)
+
+    async def take_over(self, limit: int = 50) -> list[LiveRow]:
+        """Claim answers whose lease ran out, oldest first."""
+
+        def work(conn: Connection) -> list[LiveRow]:
+            at = now()
+            expired = conn.execute(
+                select(live_answers.c.key)
+                .where(live_answers.c.lease_until < at)
+                .order_by(live_answers.c.accepted_at)
+                .limit(limit)
+            ).all()
+            taken = []
+            for (key,) in expired:
+                # Compare and set: of two workers looking at once, one gets it.
+                claimed = conn.execute(
+                    update(live_answers)
+                    .where(live_answers.c.key == key, live_answers.c.lease_until < at)
+                    .values(owner=self.owner, lease_until=at + self.lease)
+                )
+                if claimed.rowcount:
+                    row = conn.execute(
+                        select(live_answers).where(live_answers.c.key == key)
+                    ).first()
+                    taken.append(_row(row))
+            return taken
+
+        return await self._db.transaction(work)
+
+    async def pending(self) -> int:
+        """How many answers are not delivered yet (for tests and operators)."""
+        return await self._db.transaction(
+            lambda conn: len(conn.execute(select(live_answers.c.key)).all())
+        )
