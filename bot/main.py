@@ -22,6 +22,7 @@ from bot.responses.client import ResponsesClient
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.assistant import AssistantPanel, read_prompts
+from bot.slack.calls import RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
@@ -99,9 +100,14 @@ class Bot:
                 f"Cannot open the database at DATABASE_URL: {type(error).__name__}"
             ) from error
         self._session = aiohttp.ClientSession()
-        # One shared session: slack_sdk otherwise opens a connection per call.
+        # One shared session: slack_sdk otherwise opens a connection per call. Its retry
+        # on a dropped connection is kept, but not for posts: one Slack carried out
+        # would show twice (bot/slack/calls.py looks before posting again).
         client = AsyncWebClient(
-            token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, session=self._session
+            token=settings.SLACK_BOT_TOKEN,
+            base_url=settings.SLACK_API_URL,
+            session=self._session,
+            retry_handlers=[RepeatSafely()],
         )
         bot_user_id = await self._who_am_i(client)
         self._model = ResponsesClient(

@@ -153,7 +153,8 @@ class Conversation:
             notice = notices.STARTED_OVER
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
-        await delivery.finish(answer.text, notice, feedback_id=feedback_id)
+        # A refusal is shown in the model's words, under the notice that it declined.
+        await delivery.finish(answer.said, notice, feedback_id=feedback_id)
         try:
             await self._record(turn, outcome, head, earlier_ids, started_at)
         except Exception:

@@ -41,7 +41,9 @@ class Deliveries:
         self._panel = panel
 
     def in_thread(self, turn: Turn) -> Delivery:
-        writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
+        writer = ThreadWriter(
+            self._client, turn.channel_id, turn.thread_ts, key=turn.key, after=turn.message_ts
+        )
         panel = self._panel
 
         async def status() -> Status | None:
@@ -66,7 +68,7 @@ class Deliveries:
     def for_ask(self, turn: Turn, response_url: str) -> Delivery:
         """/ask answers in the channel as a new message, or privately where it may not post."""
         header = ask_header(turn)
-        writer = ThreadWriter(self._client, turn.channel_id, None, header=header)
+        writer = ThreadWriter(self._client, turn.channel_id, None, header=header, key=turn.key)
         private = PrivateDelivery(self._session, response_url, header) if response_url else None
         return UpdateDelivery(
             writer,

@@ -123,7 +123,11 @@ class NativeDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
+        # Finished only once the write landed: FinalWriteFailed leaves it to be tried again.
+        await self._finish(text, notice, feedback_id)
         self._finished = True
+
+    async def _finish(self, text: str, notice: str | None, feedback_id: str | None) -> None:
         if self._pacer is not None:
             await self._pacer.close()
         if self._status is not None:

@@ -110,13 +110,13 @@ class UpdateDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
-        self._finished = True
         if self._pacer is None:
             # Finished without a start (help, refusals, "busy"): the same way in,
             # the private fallback of /ask included.
             await self.start()
         if self._delegate is not None:
             await self._delegate.finish(text, notice, feedback_id=feedback_id)
+            self._finished = True
             return
         if self._pacer is not None:
             await self._pacer.close()
@@ -125,4 +125,6 @@ class UpdateDelivery:
         final = text or self._shown  # text already shown is never lost
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         # Not posted yet (the Assistant panel shows a status instead): posted now.
+        # Finished only once it landed: FinalWriteFailed leaves it to be tried again.
         await self._writer.write_final(self._ts, final, notice, actions)
+        self._finished = True
