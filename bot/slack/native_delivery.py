@@ -133,6 +133,7 @@ class NativeDelivery:
         if self._status is not None:
             await self._status.clear()
         final = text or self._shown
+        self._shown = final  # kept for a second try, should this write fail
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         if self._ts is None:
             await self._writer.write_final(None, final, notice, actions)  # never streamed

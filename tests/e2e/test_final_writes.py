@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import notices
 from bot.slack import buttons
-from bot.slack.calls import FinalWriteFailed, Persistence
+from bot.slack.calls import FinalWriteFailed, Persistence, RepeatSafely
 from bot.slack.thread_writer import ThreadWriter
 from bot.slack.update_delivery import UpdateDelivery
 from tests.e2e.conftest import StartBot
@@ -33,6 +33,13 @@ def stripped(text: str) -> str:
 
 def has_stop(message: Message) -> bool:
     return any(b.get("block_id") == buttons.CONTROLS_BLOCK for b in message.blocks or [])
+
+
+def slack_client(fake_slack: FakeSlack) -> AsyncWebClient:
+    """A Slack client set up as the bot's is (bot/main.py)."""
+    return AsyncWebClient(
+        token="xoxb-test", base_url=fake_slack.url, retry_handlers=[RepeatSafely()]
+    )
 
 
 def long_text(paragraphs: int, *, line: str = "words and more words") -> str:
@@ -133,7 +140,7 @@ async def test_a_post_whose_answer_is_lost_is_not_posted_twice(
 async def test_a_final_write_that_cannot_land_raises_and_a_second_finish_lands_it(
     fake_slack: FakeSlack,
 ) -> None:
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.url)
+    client = slack_client(fake_slack)
     quick = Persistence(seconds=0.6, attempt_seconds=0.3, first_wait=0.05)
     writer = ThreadWriter(client, "C1", "1690000000.000001", persistence=quick)
     stop = buttons.stop_block("T1:C1:1690000000.000001", "U1")
@@ -157,7 +164,7 @@ async def test_a_final_write_that_cannot_land_raises_and_a_second_finish_lands_i
 async def test_a_post_that_times_out_after_slack_carried_it_out_is_not_posted_twice(
     fake_slack: FakeSlack,
 ) -> None:
-    client = AsyncWebClient(token="xoxb-test", base_url=fake_slack.url)
+    client = slack_client(fake_slack)
     quick = Persistence(seconds=5.0, attempt_seconds=0.3, first_wait=0.05)
     writer = ThreadWriter(client, "C1", "1690000000.000001", persistence=quick)
     fake_slack.lose_answer("chat.postMessage", late=1.0)
@@ -236,3 +243,53 @@ async def test_markdown_refused_part_way_continues_where_it_failed(
     assert stripped("".join(unescaped(m) for m in shown)) == stripped(text)
     for paragraph in text.split("\n\n"):
         assert sum(paragraph in unescaped(m) for m in shown) == 1, paragraph[:20]
+
+
+async def test_a_final_edit_slack_refuses_outright_is_told_with_the_whole_text(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    """The queue's fallback finishes the answer, as the delivery was not marked finished."""
+    bot = await start_bot(BOT_UPDATE_INTERVAL=5.0)  # one interim edit, then the final write
+    text = "Every word of this answer reaches the thread, even after a refused write."
+    fake_model.enqueue(answer(text, chunks=split_words(text), delay=0.05))
+    event = mention("<@UBOT> go")
+    await slack.event(bot, event)
+    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.update")))
+    fake_slack.fail("chat.update", "invalid_arguments")
+
+    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
+    assert message.visible == f"{text}\n_{notices.UNEXPECTED}_"
+    assert not has_stop(message)
+    assert "invalid_arguments" in [c.outcome for c in fake_slack.calls_to("chat.update")]
+
+
+async def test_a_post_outside_a_thread_whose_answer_is_lost_is_not_posted_twice(
+    fake_slack: FakeSlack,
+) -> None:
+    """As /ask posts in the channel: the channel's newest messages are looked through."""
+    client = slack_client(fake_slack)
+    writer = ThreadWriter(client, "C1", None, header="<@U1> asked: hi")
+    fake_slack.lose_answer("chat.postMessage")
+
+    await writer.write_final(None, "Once, in the channel.", None)
+    [message] = fake_slack.bot_messages("C1")
+    assert message.visible == "<@U1> asked: hi\nOnce, in the channel."
+    assert [c.method for c in fake_slack.calls if c.method.startswith("conversations.")] == [
+        "conversations.history"
+    ]
+
+
+async def test_a_rate_limited_look_is_waited_out_before_anything_is_posted_again(
+    fake_slack: FakeSlack,
+) -> None:
+    client = slack_client(fake_slack)
+    writer = ThreadWriter(client, "C1", "1690000000.000001", after="1690000000.000001")
+    fake_slack.lose_answer("chat.postMessage")
+    fake_slack.rate_limit("conversations.replies", retry_after=0, times=2)
+
+    await writer.write_final(None, "Looked for three times, posted once.", None)
+    assert len(fake_slack.thread_messages("C1", "1690000000.000001")) == 1
+    looks = fake_slack.calls_to("conversations.replies")
+    assert [c.outcome for c in looks] == ["ratelimited", "ratelimited", "ok"]
+    assert looks[-1].args["oldest"] == "1690000000.000001"
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
