@@ -62,12 +62,16 @@ class FinalWriteFailed(Exception):
 @dataclass(frozen=True)
 class Persistence:
     """How long a write that must land keeps trying: `seconds` in all, each attempt at
-    most `attempt_seconds`, waits doubling from `first_wait` up to `longest_wait`."""
+    most `attempt_seconds`, waits doubling from `first_wait` up to `longest_wait`; and
+    at least `settle` before looking for a call whose answer was lost, so that Slack
+    has finished it (a post still under way when the client gave up would otherwise
+    not be found, and be posted twice)."""
 
     seconds: float = 120.0
     attempt_seconds: float = 30.0
     first_wait: float = 0.5
     longest_wait: float = 8.0
+    settle: float = 2.0
 
     def wait(self, attempt: int) -> float:
         return min(self.first_wait * 2.0 ** (attempt - 1), self.longest_wait)
@@ -191,11 +195,13 @@ async def land(
                 log.warning("cannot see whether %s landed (%s)", name, slack_error(error))
                 unsure = False
                 continue
+            wait, why = within.wait(attempt), _describe(error)
             if not looking and maybe_carried_out(error):
                 if find is None and name in NOT_REPEATABLE:
                     raise  # cannot tell whether it landed: better than showing it twice
                 unsure = True
-            wait, why = within.wait(attempt), _describe(error)
+                if find is not None:
+                    wait = max(wait, within.settle)
         if loop.time() + wait >= deadline:
             log.warning("%s failed for %.0fs (%s); giving up", name, within.seconds, why)
             raise FinalWriteFailed(

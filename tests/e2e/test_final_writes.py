@@ -35,6 +35,9 @@ def has_stop(message: Message) -> bool:
     return any(b.get("block_id") == buttons.CONTROLS_BLOCK for b in message.blocks or [])
 
 
+QUICK = Persistence(seconds=5.0, first_wait=0.05, settle=0.05)  # for tests of one writer
+
+
 def slack_client(fake_slack: FakeSlack) -> AsyncWebClient:
     """A Slack client set up as the bot's is (bot/main.py)."""
     return AsyncWebClient(
@@ -165,7 +168,7 @@ async def test_a_post_that_times_out_after_slack_carried_it_out_is_not_posted_tw
     fake_slack: FakeSlack,
 ) -> None:
     client = slack_client(fake_slack)
-    quick = Persistence(seconds=5.0, attempt_seconds=0.3, first_wait=0.05)
+    quick = Persistence(seconds=5.0, attempt_seconds=0.3, first_wait=0.05, settle=0.8)
     writer = ThreadWriter(client, "C1", "1690000000.000001", persistence=quick)
     fake_slack.lose_answer("chat.postMessage", late=1.0)
 
@@ -268,7 +271,7 @@ async def test_a_post_outside_a_thread_whose_answer_is_lost_is_not_posted_twice(
 ) -> None:
     """As /ask posts in the channel: the channel's newest messages are looked through."""
     client = slack_client(fake_slack)
-    writer = ThreadWriter(client, "C1", None, header="<@U1> asked: hi")
+    writer = ThreadWriter(client, "C1", None, header="<@U1> asked: hi", persistence=QUICK)
     fake_slack.lose_answer("chat.postMessage")
 
     await writer.write_final(None, "Once, in the channel.", None)
@@ -283,7 +286,9 @@ async def test_a_rate_limited_look_is_waited_out_before_anything_is_posted_again
     fake_slack: FakeSlack,
 ) -> None:
     client = slack_client(fake_slack)
-    writer = ThreadWriter(client, "C1", "1690000000.000001", after="1690000000.000001")
+    writer = ThreadWriter(
+        client, "C1", "1690000000.000001", after="1690000000.000001", persistence=QUICK
+    )
     fake_slack.lose_answer("chat.postMessage")
     fake_slack.rate_limit("conversations.replies", retry_after=0, times=2)
 
