@@ -108,6 +108,23 @@ async def test_a_final_edit_whose_connection_drops_twice_still_lands(
     assert outcomes.count("dropped after ok") == 2 and outcomes[-1] == "ok"
 
 
+async def test_a_native_stream_whose_stop_slack_fails_still_ends_with_the_whole_text(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot(BOT_STREAM_MODE="native", BOT_UPDATE_INTERVAL=0.1)
+    words = [f"word{i} " for i in range(10)]
+    fake_model.enqueue(answer("".join(words), chunks=words, delay=0.05))
+    fake_slack.fail("chat.stopStream", "internal_error")
+    fake_slack.fail("chat.update", "internal_error")
+    event = mention("<@UBOT> stream it", channel="C2")
+    await slack.event(bot, event)
+
+    [message] = await answer_in(bot, fake_slack, "C2", event["ts"])
+    assert message.visible.split() == "".join(words).split()
+    assert not message.streaming
+    assert len(fake_slack.calls_to("chat.startStream")) == 1
+
+
 @pytest.mark.parametrize("lost", ["placeholder", "continuation"])
 async def test_a_post_whose_answer_is_lost_is_not_posted_twice(
     bot: BotHandle,
