@@ -80,7 +80,7 @@ class ThreadWriter:
     def chunk_limit(self) -> int:
         return blocks.MARKDOWN_CHUNK if self.as_markdown else blocks.TEXT_CHUNK
 
-    def _fitting(
+    def interim_payload(
         self, markdown: str, *, first: bool = True, actions: Actions = None
     ) -> dict[str, Any]:
         """The payload of an interim message: what fits in one message of the text."""
@@ -90,8 +90,14 @@ class ThreadWriter:
             if len(shown) > self.chunk_limit:
                 shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
             return blocks.message(shown, header=header, actions=actions)
-        pieces = blocks.mrkdwn_chunks(markdown, header=header)
-        shown = pieces[0] + "\n…" if len(pieces) > 1 else "".join(pieces)
+        # Only the start is converted (edits stay cheap as the text grows), then cut
+        # again: escaping makes mrkdwn longer than the Markdown it came from.
+        head = markdown
+        if len(head) > blocks.TEXT_CHUNK:
+            head = split_message(markdown, blocks.TEXT_CHUNK)[0]
+        pieces = blocks.mrkdwn_chunks(head, header=header)
+        cut = len(pieces) > 1 or head is not markdown
+        shown = (pieces[0] if pieces else "") + ("\n…" if cut else "")
         return blocks.text_message(shown, header=header)
 
     async def _in_markdown_or_mrkdwn(self, send: Callable[[], Awaitable[T]]) -> T:
@@ -113,7 +119,7 @@ class ThreadWriter:
         it lands or raises FinalWriteFailed, and is never shown twice."""
 
         async def send() -> str:
-            payload = self._fitting(markdown, first=first, actions=actions)
+            payload = self.interim_payload(markdown, first=first, actions=actions)
             if self.thread_ts:
                 payload["thread_ts"] = self.thread_ts
             if must:
@@ -127,7 +133,7 @@ class ThreadWriter:
         """An interim edit (may raise RateLimited): shows what fits in one message."""
 
         async def send() -> None:
-            payload = self._fitting(markdown, actions=actions)
+            payload = self.interim_payload(markdown, actions=actions)
             payload.setdefault("blocks", [])  # plain text clears the blocks of an earlier edit
             await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
 

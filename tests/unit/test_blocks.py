@@ -7,9 +7,11 @@ import html
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.split import SLACK_TEXT_LIMIT
 from bot.slack.blocks import TEXT_CHUNK, message, mrkdwn_chunks, text_message
+from bot.slack.thread_writer import ThreadWriter
 
 
 def test_escaping_grows_the_text_but_every_chunk_still_fits() -> None:
@@ -35,3 +37,11 @@ def test_the_plain_text_payload_has_header_text_and_notice(notice: str | None) -
     payload = message("**bold** & more", header="hi", as_markdown=False, notice=notice)
     expected = "hi\n\n*bold* &amp; more" + (f"\n\n_{notice}_" if notice else "")
     assert payload == {"text": expected}
+
+
+def test_an_interim_mrkdwn_edit_of_a_long_escaped_text_fits_and_says_there_is_more() -> None:
+    writer = ThreadWriter(AsyncWebClient(token="xoxb-unused"), "C1", "1.000001")
+    writer.as_markdown = False
+    payload = writer.interim_payload("\n\n".join(["Tom & Jerry < Spike " * 40] * 30))
+    assert len(payload["text"]) <= SLACK_TEXT_LIMIT
+    assert payload["text"].endswith("\n…") and "&amp;" in payload["text"]
