@@ -23,6 +23,7 @@ from bot.responses.client import ResponsesClient
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.assistant import AssistantPanel, read_prompts
+from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
@@ -46,6 +47,7 @@ def answer_options(settings: Settings) -> Options:
         context_management=settings.OPENAI_CONTEXT_MANAGEMENT,
         compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,
         background=settings.OPENAI_BACKGROUND,
+        final_retry_after=settings.BOT_FINAL_WRITE_SECONDS,
     )
 
 
@@ -102,9 +104,14 @@ class Bot:
                 f"Cannot open the database at DATABASE_URL: {type(error).__name__}"
             ) from error
         self._session = aiohttp.ClientSession()
-        # One shared session: slack_sdk otherwise opens a connection per call.
+        # One shared session: slack_sdk otherwise opens a connection per call. Its retry
+        # on a dropped connection is kept, but not for posts: one Slack carried out
+        # would show twice (bot/slack/calls.py looks before posting again).
         client = AsyncWebClient(
-            token=settings.SLACK_BOT_TOKEN, base_url=settings.SLACK_API_URL, session=self._session
+            token=settings.SLACK_BOT_TOKEN,
+            base_url=settings.SLACK_API_URL,
+            session=self._session,
+            retry_handlers=[RepeatSafely()],
         )
         bot_user_id = await self._who_am_i(client)
         self._model = ResponsesClient(
@@ -141,6 +148,7 @@ class Bot:
             mode=settings.BOT_STREAM_MODE,
             interval=settings.BOT_UPDATE_INTERVAL,
             panel=panel,
+            final_write=Persistence(seconds=settings.BOT_FINAL_WRITE_SECONDS),
         )
         resumer = Resumer(
             live, conversation, self._queue, deliveries.restore, period=lease.total_seconds() / 3

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     BOT_ANSWER_LEASE: float = Field(default=15.0, ge=1.0, le=600.0)
     # Seconds answers under way get to finish on SIGTERM; the rest are left for the next
     # start. Platforms give about 30 s between SIGTERM and SIGKILL.
+    # Seconds a final write is tried through Slack's failures (5xx, timeouts, 429s); then
+    # it is left, and any worker tries again that much later.
+    BOT_FINAL_WRITE_SECONDS: float = Field(default=120.0, ge=1.0, le=3600.0)
     BOT_SHUTDOWN_GRACE: float = Field(default=20.0, ge=0.0, le=3600.0)
 
     @field_validator("SLACK_API_URL")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
-from bot.conversation.delivery import Delivery
+from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import Said, build_request
 from bot.conversation.stops import Stops
@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 CHAIN_LOST = "previous_response_not_found"
 TOO_LONG = "context_length_exceeded"
 STORED = ("completed", "incomplete")
-# A final write Slack did not take is tried again this much later, by any worker.
-FINAL_RETRY_AFTER = timedelta(seconds=30)
-FINAL_ATTEMPTS = 10
+FINAL_ATTEMPTS = 10  # a final write that cannot land is tried this often, then given up
 
 
 class Model(Protocol):
@@ -73,6 +71,7 @@ class Options:
     context_management: str = "compaction"  # or "truncation", "off"
     compact_threshold: int = 200_000
     background: str = "auto"  # or "true", "false"
+    final_retry_after: float = 120.0  # a final write that could not land: tried again then
 
 
 @dataclass
@@ -281,10 +280,12 @@ class Conversation:
         """Keep the turn (the chain moves) and the final text in one step, then write it."""
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
-        final = Final(answer.text, notice, feedback_id)
+        # A refusal is shown in the model's words, under the notice that it declined.
+        final = Final(answer.said, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         try:
-            await self._live.model_done(turn.key, record, final.kept())
+            kept = {**final.kept(), "place": delivery.place()}
+            await self._live.model_done(turn.key, record, kept)
         except Exception:
             # What is lost is the turn's record (and the chain's next step); the answer
             # still goes out.
@@ -300,24 +301,40 @@ class Conversation:
         )
 
     async def _deliver(self, key: str, delivery: Delivery, final: Final) -> None:
-        """Write the final text; if Slack does not take it, try again later (any worker)."""
+        """Write the final text. Where the surface refuses it outright, the text goes once
+        more with a notice; where it cannot take it now, any worker tries again later."""
         try:
-            await delivery.finish(final.text, final.notice, feedback_id=final.feedback_id)
+            await self._finish(delivery, final)
         except asyncio.CancelledError:
             raise
-        except Exception as error:
-            attempts = await self._live.retry_later(key, FINAL_RETRY_AFTER)
-            if attempts >= FINAL_ATTEMPTS:
-                log.error("gave up writing an answer after %d attempts", attempts)
-                await self._live.delivered(key)
-            else:
-                log.warning(
-                    "could not write an answer (%s); trying again in %ds",
-                    type(error).__name__,
-                    FINAL_RETRY_AFTER.total_seconds(),
-                )
+        except DeliveryUnavailable as error:
+            await self._retry_later(key, error)
             return
+        except Exception as error:
+            log.warning("an answer's final write was refused (%s)", type(error).__name__)
+            try:
+                await self._finish(delivery, Final(final.text, notices.UNEXPECTED))
+            except Exception as again:
+                await self._retry_later(key, again)
+                return
         await self._live.delivered(key)
+
+    @staticmethod
+    async def _finish(delivery: Delivery, final: Final) -> None:
+        await delivery.finish(final.text, final.notice, feedback_id=final.feedback_id)
+
+    async def _retry_later(self, key: str, error: Exception) -> None:
+        delay = timedelta(seconds=self._options.final_retry_after)
+        attempts = await self._live.retry_later(key, delay)
+        if attempts >= FINAL_ATTEMPTS:
+            log.error("gave up writing an answer after %d attempts", attempts)
+            await self._live.delivered(key)
+            return
+        log.warning(
+            "could not write an answer (%s); trying again in %ds",
+            type(error).__name__,
+            delay.total_seconds(),
+        )
 
     async def _context_before(
         self, turn: Turn, state: ThreadState

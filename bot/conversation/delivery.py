@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 
+class DeliveryUnavailable(Exception):
+    """The surface cannot take the answer now (e.g. Slack is down): try again later."""
+
+
 class ShownText(Protocol):
     """Told what Slack is about to show of an answer, so its progress is kept first."""
 

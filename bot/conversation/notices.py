@@ -20,6 +20,8 @@ THINKING = "Thinking…"
 BUSY = "I'm answering a lot of questions right now. Please try again in a minute."
 UNEXPECTED = "Something went wrong on my side while answering. Please try again."
 INTERRUPTED = "I was restarted before this answer was finished. Please ask again."
+DECLINED = "The model declined to answer this."
+EMPTY = "The model finished without writing an answer. Please try rephrasing."
 STARTED_OVER = (
     "This thread grew longer than the model can take in, so I continued from its recent "
     "messages only."
@@ -62,8 +64,10 @@ def for_model_error(error: ModelError, *, text_shown: bool) -> str:
 
 def for_ending(answer: Answer) -> str | None:
     """The notice for how a stream ended, or None for a complete answer."""
+    if answer.refusal and answer.ending in (Ending.COMPLETED, Ending.INCOMPLETE):
+        return DECLINED
     if answer.ending is Ending.COMPLETED:
-        return None
+        return None if answer.text else EMPTY
     if answer.ending is Ending.INCOMPLETE:
         if answer.incomplete_reason == "max_output_tokens":
             return "The answer was cut short: it reached the length limit."

@@ -47,6 +47,20 @@ class TextDone(Numbered):
 
 
 @dataclass(frozen=True)
+class RefusalDelta(Numbered):
+    """`response.refusal.delta`: the model declines, in its own words."""
+
+    part: tuple[int, int]
+    delta: str
+
+
+@dataclass(frozen=True)
+class RefusalDone(Numbered):
+    part: tuple[int, int]
+    refusal: str
+
+
+@dataclass(frozen=True)
 class ToolActivity(Numbered):
     """Progress of work that is not text: a web search, a function call, reasoning."""
 
@@ -59,6 +73,7 @@ class Completed(Numbered):
     response_id: str
     usage: Usage | None
     output_text: str  # the full text as the final response carries it
+    refusal: str = ""  # the text of its `refusal` parts, if the model declined
 
 
 @dataclass(frozen=True)
@@ -85,7 +100,16 @@ class StreamError(Numbered):
 
 
 Event = (
-    Started | TextDelta | TextDone | ToolActivity | Completed | Incomplete | Failed | StreamError
+    Started
+    | TextDelta
+    | TextDone
+    | RefusalDelta
+    | RefusalDone
+    | ToolActivity
+    | Completed
+    | Incomplete
+    | Failed
+    | StreamError
 )
 
 
@@ -112,8 +136,10 @@ def _usage(response: dict[str, Any]) -> Usage | None:
     )
 
 
-def output_text(response: dict[str, Any]) -> str:
-    """The text of every `output_text` part of a final response, joined by blank lines."""
+def output_text(response: dict[str, Any], kind: str = "output_text") -> str:
+    """The text of every `output_text` part (or `refusal` part, with kind="refusal") of a
+    final response, joined by blank lines."""
+    field = "refusal" if kind == "refusal" else "text"
     texts: list[str] = []
     output = response.get("output")
     for item in output if isinstance(output, list) else []:
@@ -121,8 +147,8 @@ def output_text(response: dict[str, Any]) -> str:
             continue
         content = item.get("content")
         for part in content if isinstance(content, list) else []:
-            if isinstance(part, dict) and part.get("type") == "output_text":
-                texts.append(_str(part.get("text")))
+            if isinstance(part, dict) and part.get("type") == kind:
+                texts.append(_str(part.get(field)))
     return "\n\n".join(text for text in texts if text)
 
 
@@ -154,8 +180,13 @@ def parse_event(data: Any) -> Event | None:
         return TextDelta(_part(data), _str(data.get("delta")), sequence=n)
     if kind == "response.output_text.done":
         return TextDone(_part(data), _str(data.get("text")), sequence=n)
+    if kind == "response.refusal.delta":
+        return RefusalDelta(_part(data), _str(data.get("delta")), sequence=n)
+    if kind == "response.refusal.done":
+        return RefusalDone(_part(data), _str(data.get("refusal")), sequence=n)
     if kind == "response.completed":
-        return Completed(response_id, _usage(response), output_text(response), sequence=n)
+        refusal = output_text(response, "refusal")
+        return Completed(response_id, _usage(response), output_text(response), refusal, sequence=n)
     if kind == "response.incomplete":
         details = response.get("incomplete_details")
         reason = _str(details.get("reason")) if isinstance(details, dict) else ""

@@ -10,6 +10,8 @@ from bot.responses.events import (
     Event,
     Failed,
     Incomplete,
+    RefusalDelta,
+    RefusalDone,
     Started,
     StreamError,
     TextDelta,
@@ -37,10 +39,21 @@ class Answer:
     error_message: str = ""
     incomplete_reason: str = ""
     busy_with: str = ""  # the kind of non-text work under way, "" when none
+    refusals: tuple[tuple[tuple[int, int], str], ...] = ()  # the model declining, per part
 
     @property
     def text(self) -> str:
         return "\n\n".join(text for _, text in self.parts if text)
+
+    @property
+    def refusal(self) -> str:
+        """What the model said when it declined to answer; "" when it did not."""
+        return "\n\n".join(text for _, text in self.refusals if text)
+
+    @property
+    def said(self) -> str:
+        """Everything the model wrote for people: the text, then any refusal."""
+        return "\n\n".join(text for text in (self.text, self.refusal) if text)
 
     @property
     def ended(self) -> bool:
@@ -52,16 +65,27 @@ class Answer:
         return bool(self.response_id) and self.ending in (Ending.COMPLETED, Ending.INCOMPLETE)
 
 
-def _set_part(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
-    parts = list(answer.parts)
-    index = {k: i for i, (k, _) in enumerate(parts)}
+Parts = tuple[tuple[tuple[int, int], str], ...]
+
+
+def _with_part(parts: Parts, key: tuple[int, int], text: str, append: bool) -> Parts:
+    found = list(parts)
+    index = {k: i for i, (k, _) in enumerate(found)}
     if key in index:
         i = index[key]
-        parts[i] = (key, parts[i][1] + text if append else text)
+        found[i] = (key, found[i][1] + text if append else text)
     else:
-        parts.append((key, text))
-        parts.sort(key=lambda p: p[0])
-    return replace(answer, parts=tuple(parts), busy_with="")
+        found.append((key, text))
+        found.sort(key=lambda p: p[0])
+    return tuple(found)
+
+
+def _set_part(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
+    return replace(answer, parts=_with_part(answer.parts, key, text, append), busy_with="")
+
+
+def _set_refusal(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
+    return replace(answer, refusals=_with_part(answer.refusals, key, text, append), busy_with="")
 
 
 def reduce(answer: Answer, event: Event) -> Answer:
@@ -75,9 +99,13 @@ def reduce(answer: Answer, event: Event) -> Answer:
             return _set_part(answer, part, delta, append=True) if delta else answer
         case TextDone(part, text):
             return _set_part(answer, part, text, append=False)
+        case RefusalDelta(part, delta):
+            return _set_refusal(answer, part, delta, append=True) if delta else answer
+        case RefusalDone(part, refusal):
+            return _set_refusal(answer, part, refusal, append=False)
         case ToolActivity(kind, done):
             return replace(answer, busy_with="" if done else kind)
-        case Completed(response_id, usage, output_text):
+        case Completed(response_id, usage, output_text, refusal):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
@@ -88,6 +116,8 @@ def reduce(answer: Answer, event: Event) -> Answer:
             # A stream that sent no deltas (some proxies) still carries the final text.
             if output_text and not answer.text:
                 answer = replace(answer, parts=(((0, 0), output_text),))
+            if refusal and not answer.refusal:
+                answer = replace(answer, refusals=(((0, 0), refusal),))
             return answer
         case Incomplete(response_id, usage, reason, output_text):
             answer = replace(

@@ -11,6 +11,7 @@ from bot.conversation.delivery import Delivery
 from bot.conversation.turn import Turn
 from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel, Status
+from bot.slack.calls import FINAL_WRITES, Persistence
 from bot.slack.native_delivery import NativeDelivery
 from bot.slack.private_delivery import PrivateDelivery
 from bot.slack.thread_writer import ThreadWriter
@@ -35,16 +36,25 @@ class Deliveries:
         mode: str,
         interval: float,
         panel: AssistantPanel | None = None,
+        final_write: Persistence = FINAL_WRITES,
     ) -> None:
         self._client = client
         self._session = session
         self._mode = mode
         self._interval = interval
         self._panel = panel
+        self._final_write = final_write  # how long a final write is tried
 
     def in_thread(self, turn: Turn, ts: str | None = None, mode: str | None = None) -> Delivery:
         """The answer in the turn's thread; with `ts`, finishing a message already there."""
-        writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
+        writer = ThreadWriter(
+            self._client,
+            turn.channel_id,
+            turn.thread_ts,
+            key=turn.key,
+            after=turn.message_ts,
+            persistence=self._final_write,
+        )
         panel = self._panel
 
         async def status() -> Status | None:
@@ -67,7 +77,14 @@ class Deliveries:
     def for_ask(self, turn: Turn, response_url: str, ts: str | None = None) -> Delivery:
         """/ask answers in the channel as a new message, or privately where it may not post."""
         header = ask_header(turn)
-        writer = ThreadWriter(self._client, turn.channel_id, None, header=header)
+        writer = ThreadWriter(
+            self._client,
+            turn.channel_id,
+            None,
+            header=header,
+            key=turn.key,
+            persistence=self._final_write,
+        )
         private = self._private(turn, response_url)
         return UpdateDelivery(
             writer,

@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.conversation.delivery import ShownText
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
-from bot.slack.calls import RateLimited, must_land, once, slack_error
+from bot.slack.calls import FinalWriteFailed, RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
 from bot.slack.update_delivery import StatusFinder, activity_label
@@ -162,10 +162,12 @@ class NativeDelivery:
         if self._streaming and self._ts is not None:
             await self._end_stream()
         final = text or self._shown
+        self._shown = final  # kept for a second try, should this write fail
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         # The whole text over the stream's message (or a new one, if it never streamed):
         # it replaces the Stop button, and says what the stream could not (notices, a
-        # text too long for one message).
+        # text too long for one message). Finished only once it landed: a failed write
+        # (FinalWriteFailed) can be tried again.
         await self._writer.write_final(self._ts, final, notice, actions)
         self._finished = True
 
@@ -173,9 +175,11 @@ class NativeDelivery:
         return {"ts": self._ts} if self._ts else {}
 
     async def _end_stream(self) -> None:
-        """Take the message out of its streaming state before it is edited."""
+        """Take the message out of its streaming state before it is edited (tried again
+        through Slack's passing failures; a stream Slack will not stop, e.g. one already
+        ended, is left to the edit)."""
         self._streaming = False
         try:
-            await once(self._client.chat_stopStream, channel=self._writer.channel, ts=self._ts)
-        except (SlackApiError, RateLimited) as error:
+            await must_land(self._client.chat_stopStream, channel=self._writer.channel, ts=self._ts)
+        except (SlackApiError, FinalWriteFailed) as error:
             log.info("could not end the stream before editing it (%s)", type(error).__name__)

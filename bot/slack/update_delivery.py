@@ -135,8 +135,10 @@ class UpdateDelivery:
         if self._status is not None:
             await self._status.clear()
         final = text or self._shown  # text already shown is never lost
+        self._shown = final  # nor is a final text whose write failed, when tried again
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
         # Not posted yet (the Assistant panel shows a status instead): posted now.
+        # Finished only once it landed: FinalWriteFailed leaves it to be tried again.
         await self._writer.write_final(self._ts, final, notice, actions)
         self._finished = True
 

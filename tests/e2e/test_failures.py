@@ -665,12 +665,14 @@ async def test_an_incomplete_answer_is_kept_said_to_be_cut_short_and_chained_ont
 @pytest.mark.parametrize(
     ("weird", "answered"),
     [
-        # Slack fails the first post with a server error: A is told, never silence.
-        ({"status": 500, "body": {"ok": False, "error": "fatal_error"}}, False),
+        # Slack refuses the first post outright: A is told, never silence.
+        ({"body": {"ok": False, "error": "invalid_arguments"}}, False),
+        # Slack fails the first post with a server error: tried again, A is answered.
+        ({"status": 500, "body": {"ok": False, "error": "fatal_error"}}, True),
         # Slack answers ok but without a `ts`: A's edits all fail, the answer is posted anew.
         ({"body": {"ok": True, "weird": ["no ts here"]}}, True),
     ],
-    ids=["server_error", "no_ts"],
+    ids=["refused", "server_error", "no_ts"],
 )
 async def test_an_exception_in_one_answer_never_touches_another(
     bot: BotHandle,

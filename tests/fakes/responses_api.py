@@ -471,6 +471,49 @@ def failed_after(
     return _streamed(build, response_id=response_id, framing=framing, label=f"failed_after({code})")
 
 
+def refusal(
+    text: str,
+    *,
+    chunks: list[str] | None = None,
+    response_id: str | None = None,
+    framing: Framing = "event",
+) -> Script:
+    """The model declines: a message whose content is a `refusal` part, streamed as
+    `response.refusal.delta` events and a `response.refusal.done`, then
+    `response.completed` whose output carries the refusal part (as the API sends it)."""
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        common = {"item_id": ev.item_id, "output_index": 0, "content_index": 0}
+        item = _message_item(ev.item_id, "", "in_progress")
+        part = {"type": "refusal", "refusal": text}
+        timed: _Timed = [(e, 0.0) for e in ev.opening()[:2]]
+        timed.append(({"type": "response.output_item.added", "output_index": 0, "item": item}, 0.0))
+        timed.append(
+            (
+                {
+                    "type": "response.content_part.added",
+                    **common,
+                    "part": {"type": "refusal", "refusal": ""},
+                },
+                0.0,
+            )
+        )
+        for chunk in _chunks(text, chunks):
+            timed.append(({"type": "response.refusal.delta", **common, "delta": chunk}, 0.0))
+        timed.append(({"type": "response.refusal.done", **common, "refusal": text}, 0.0))
+        timed.append(({"type": "response.content_part.done", **common, "part": part}, 0.0))
+        done = {**item, "status": "completed", "content": [part]}
+        timed.append(({"type": "response.output_item.done", "output_index": 0, "item": done}, 0.0))
+        response = _response(
+            ev.response_id, ev.request, "completed", [done], usage=_usage(ev.request, text)
+        )
+        response["completed_at"] = int(time.time())
+        timed.append(({"type": "response.completed", "response": response}, 0.0))
+        return timed, "end"
+
+    return _streamed(build, response_id=response_id, framing=framing, label="refusal")
+
+
 def cut_after(text: str, *, framing: Framing = "event", response_id: str | None = None) -> Script:
     """Streams `text`, then drops the connection with no terminal event."""
 

@@ -2,7 +2,10 @@
 
 Point slack_sdk at it with `AsyncWebClient(base_url=fake.url)`. It records every
 call, keeps a model of the messages a person would see, and injects faults
-(`ok: false` errors, 429s, arbitrary responses) queued per method.
+(`ok: false` errors, 429s, arbitrary responses) queued per method. It can also
+carry a call out and then lose its answer (`lose_answer`: the connection drops,
+or the answer comes too late), and refuse Markdown blocks from some call on
+(`refuse_markdown`), as Slack does part-way through a long answer.
 
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
@@ -59,6 +62,7 @@ class Message:
     text: str = ""
     blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as posted
     history: list[str] = field(default_factory=list)  # every visible version, oldest first
     created_by: str = "chat.postMessage"
     streaming: bool = False
@@ -89,6 +93,22 @@ class _Fault:
     body: Any
     headers: dict[str, str]
     delay: float = 0.0
+
+
+@dataclass
+class _LostAnswer:
+    """Carry the call out, then drop the connection (`late` None) or answer `late` s later."""
+
+    late: float | None = None
+
+
+@dataclass
+class _MarkdownRefusal:
+    """Calls of `method` carrying a markdown block from the `from_call`-th on: invalid_blocks."""
+
+    method: str
+    from_call: int
+    seen: int = 0
 
 
 def blocks_text(blocks: Iterable[dict[str, Any]]) -> str:
@@ -135,6 +155,8 @@ class FakeSlack:
         self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._faults: dict[str, deque[_Fault]] = {}
+        self._lost: dict[str, deque[_LostAnswer]] = {}
+        self._markdown_refusals: list[_MarkdownRefusal] = []
         self._ts = itertools.count(101)
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -203,7 +225,8 @@ class FakeSlack:
         times: int = 1,
         delay: float = 0.0,
     ) -> None:
-        """Answer the next `times` calls of `method` with this response (JSON body)."""
+        """Answer the next `times` calls of `method` with this response (JSON body; a str
+        body is sent as an HTML page, as a proxy in front of Slack may answer a 5xx)."""
         fault = _Fault(status, {"ok": True} if body is None else body, dict(headers or {}), delay)
         self._faults.setdefault(method, deque()).extend([fault] * times)
 
@@ -221,9 +244,22 @@ class FakeSlack:
             times=times,
         )
 
+    def lose_answer(self, method: str, *, late: float | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` are carried out, but their answer is lost:
+        the connection drops (`late=None`), or the answer comes `late` seconds after
+        (the client has timed out by then)."""
+        self._lost.setdefault(method, deque()).extend([_LostAnswer(late)] * times)
+
+    def refuse_markdown(self, method: str, *, from_call: int = 1) -> None:
+        """Calls of `method` that carry a `markdown` block are refused with invalid_blocks
+        from the `from_call`-th such call on (counted from now)."""
+        self._markdown_refusals.append(_MarkdownRefusal(method, from_call))
+
     def clear_faults(self) -> None:
         """Drop every fault not consumed yet."""
         self._faults.clear()
+        self._lost.clear()
+        self._markdown_refusals.clear()
 
     # -- Socket Mode -------------------------------------------------------
 
@@ -324,6 +360,7 @@ class FakeSlack:
         method = request.match_info["method"]
         args = await _read_args(request)
         call = Call(method, args, dict(request.headers), arrived, http_method=request.method)
+        late: float | None = None
         try:
             queue = self._faults.get(method)
             if queue:
@@ -332,17 +369,52 @@ class FakeSlack:
                     await asyncio.sleep(fault.delay)
                 call.status = fault.status
                 call.outcome = _outcome(fault.status, fault.body)
+                if isinstance(fault.body, str):
+                    return web.Response(
+                        text=fault.body,
+                        status=fault.status,
+                        headers=fault.headers,
+                        content_type="text/html",
+                    )
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
             if not _has_token(request, args):
                 body: dict[str, Any] = {"ok": False, "error": "not_authed"}
             elif method == "apps.connections.open":
                 body = self._connections_open(request)
+            elif self._refuses_markdown(method, args):
+                body = {"ok": False, "error": "invalid_blocks"}
             else:
                 body = self._answer(method, args)
             call.outcome = _outcome(200, body)
-            return web.json_response(body)
+            lost = self._lost.get(method)
+            if lost:
+                late = lost.popleft().late
+                if late is None:  # carried out; the client never hears of it
+                    call.outcome = f"dropped after {call.outcome}"
+                    if request.transport is not None:
+                        request.transport.close()
+                    return web.Response()  # nowhere to go: the connection is closed
+                call.outcome = f"late after {call.outcome}"
+                self._record(call)  # now: the answer comes too late to matter
         finally:
-            self._record(call)
+            if late is None:
+                self._record(call)
+        if late is not None:
+            await asyncio.sleep(late)
+        return web.json_response(body)
+
+    def _refuses_markdown(self, method: str, args: dict[str, Any]) -> bool:
+        blocks = args.get("blocks")
+        if not isinstance(blocks, list) or not any(
+            isinstance(b, dict) and b.get("type") == "markdown" for b in blocks
+        ):
+            return False
+        refused = False
+        for refusal in self._markdown_refusals:
+            if refusal.method == method:
+                refusal.seen += 1
+                refused = refused or refusal.seen >= refusal.from_call
+        return refused
 
     async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
@@ -442,6 +514,8 @@ class FakeSlack:
         message = Message(
             channel, self._new_ts(), str(text), args.get("blocks"), thread_ts and str(thread_ts)
         )
+        metadata = args.get("metadata")
+        message.metadata = metadata if isinstance(metadata, dict) else None
         message._remember()
         self.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts, "message": _wire(message)}
@@ -511,9 +585,22 @@ class FakeSlack:
         return self._append_stream(args, stop=True)
 
     def _replies_of(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Oldest first, `replies_page_size` a page (as Slack caps some apps at 15)."""
+        """Oldest first, `replies_page_size` a page (as Slack caps some apps at 15).
+
+        A thread scripted with `set_replies` answers with that script; any other
+        thread with the bot's own messages in it (after `oldest`, if given), their
+        `metadata` included when `include_all_metadata` is asked for, as Slack does.
+        """
         key = (str(args.get("channel", "")), str(args.get("ts", "")))
-        messages = self._replies.get(key, [])
+        messages = self._replies.get(key)
+        if messages is None:
+            channel, thread_ts = key
+            own = [
+                m
+                for m in self.bot_messages(channel)
+                if thread_ts in (m.ts, m.thread_ts) and _after(m.ts, args.get("oldest"))
+            ]
+            messages = [_wire(m, metadata=_truthy(args.get("include_all_metadata"))) for m in own]
         start = int(str(args.get("cursor") or "0"))
         size = min(int(str(args.get("limit") or 1000)), self.replies_page_size)
         page = messages[start : start + size]
@@ -523,6 +610,22 @@ class FakeSlack:
             "messages": list(page),
             "has_more": more,
             "response_metadata": {"next_cursor": str(start + size) if more else ""},
+        }
+
+    def _history_of(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The bot's top-level messages of a channel (after `oldest`), newest first."""
+        channel = str(args.get("channel", ""))
+        own = [
+            m
+            for m in reversed(self.bot_messages(channel))
+            if m.thread_ts in (None, m.ts) and _after(m.ts, args.get("oldest"))
+        ]
+        limit = int(str(args.get("limit") or 100))
+        metadata = _truthy(args.get("include_all_metadata"))
+        return {
+            "ok": True,
+            "messages": [_wire(m, metadata=metadata) for m in own[:limit]],
+            "has_more": len(own) > limit,
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -553,6 +656,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.appendStream": FakeSlack._append_stream,
     "chat.stopStream": FakeSlack._stop_stream,
     "conversations.replies": FakeSlack._replies_of,
+    "conversations.history": FakeSlack._history_of,
     "users.info": FakeSlack._users_info,
 }
 
@@ -576,7 +680,16 @@ def _stream_blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _wire(message: Message) -> dict[str, Any]:
+def _after(ts: str, oldest: Any) -> bool:
+    """Whether a message at `ts` is newer than `oldest` (exclusive, as Slack's default)."""
+    return oldest in (None, "") or float(ts) > float(str(oldest))
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("1", "true")
+
+
+def _wire(message: Message, *, metadata: bool = False) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "type": "message",
         "user": BOT_USER_ID,
@@ -590,6 +703,8 @@ def _wire(message: Message) -> dict[str, Any]:
         wire["thread_ts"] = message.thread_ts
     if message.blocks:
         wire["blocks"] = message.blocks
+    if metadata and message.metadata:
+        wire["metadata"] = message.metadata
     return wire
 
 

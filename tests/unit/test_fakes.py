@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
@@ -149,6 +150,52 @@ async def test_form_get_and_scripted_replies(fake_slack: FakeSlack, client: Asyn
     ]
 
 
+async def test_lose_answer_carries_the_call_out_and_drops_or_delays_its_answer(
+    fake_slack: FakeSlack,
+) -> None:
+    client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url, retry_handlers=[])
+    fake_slack.lose_answer("chat.postMessage")
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.chat_postMessage(channel="C1", thread_ts="1.000001", text="one")
+    late = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url, timeout=1)
+    fake_slack.lose_answer("chat.postMessage", late=3.0)
+    with pytest.raises(TimeoutError):
+        await late.chat_postMessage(channel="C1", thread_ts="1.000001", text="two")
+    assert [m.visible for m in fake_slack.thread_messages("C1", "1.000001")] == ["one", "two"]
+    outcomes = [c.outcome for c in fake_slack.calls_to("chat.postMessage")]
+    assert outcomes == ["dropped after ok", "late after ok"]
+
+
+async def test_refuse_markdown_from_the_kth_call(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.refuse_markdown("chat.postMessage", from_call=2)
+    markdown = [{"type": "markdown", "text": "**hi**"}]
+    await client.chat_postMessage(channel="C1", text="hi", blocks=markdown)
+    await client.chat_postMessage(channel="C1", text="plain, so not counted")
+    with pytest.raises(SlackApiError) as refused:
+        await client.chat_postMessage(channel="C1", text="hi", blocks=markdown)
+    assert refused.value.response["error"] == "invalid_blocks"
+    assert len(fake_slack.bot_messages("C1")) == 2
+
+
+async def test_replies_and_history_show_the_bots_messages_with_metadata(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    marker = {"event_type": "answer_part", "event_payload": {"answer": "k", "part": 1}}
+    top = await client.chat_postMessage(channel="C1", text="top", metadata=marker)
+    reply = await client.chat_postMessage(
+        channel="C1", thread_ts=top["ts"], text="reply", metadata=marker
+    )
+    replies = await client.conversations_replies(
+        channel="C1", ts=top["ts"], oldest=top["ts"], include_all_metadata=True
+    )
+    assert [(m["ts"], m["metadata"]) for m in replies["messages"]] == [(reply["ts"], marker)]
+    history = await client.conversations_history(channel="C1")
+    assert [m["text"] for m in history["messages"]] == ["top"]
+    assert "metadata" not in history["messages"][0]  # only with include_all_metadata
+
+
 async def test_unknown_message_and_missing_token(fake_slack: FakeSlack) -> None:
     client = AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url)
     with pytest.raises(SlackApiError, match="message_not_found"):
@@ -278,6 +325,25 @@ async def test_error_after_and_failed_after(fake_model: FakeModel) -> None:
     assert events[-1][1]["response"]["error"] == {"code": "server_error", "message": "boom"}
     events, _ = await _stream(fake_model)
     assert events[-1][1]["response"]["status"] == "failed"
+
+
+async def test_refusal_streams_refusal_events_and_a_refusal_part(fake_model: FakeModel) -> None:
+    fake_model.enqueue(
+        rs.refusal("I can't help with that.", chunks=["I can't", " help with that."])
+    )
+    events, error = await _stream(fake_model)
+    assert error is None
+    kinds = [d["type"] for _, d in events]
+    assert kinds.count("response.refusal.delta") == 2
+    assert "response.output_text.delta" not in kinds
+    done = next(d for _, d in events if d["type"] == "response.refusal.done")
+    assert done["refusal"] == "I can't help with that."
+    assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
+    final = events[-1][1]["response"]
+    assert final["status"] == "completed"
+    assert final["output"][0]["content"] == [
+        {"type": "refusal", "refusal": "I can't help with that."}
+    ]
 
 
 async def test_http_error_with_retry_after(fake_model: FakeModel) -> None:

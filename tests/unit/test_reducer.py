@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.conversation import notices
 from bot.responses.events import (
     Completed,
     Failed,
     Incomplete,
+    RefusalDelta,
+    RefusalDone,
     StreamError,
     TextDelta,
     TextDone,
@@ -146,3 +149,36 @@ def test_flat_error_event_as_the_spec_shows_it() -> None:
     assert parse_event({"type": "error", "code": "rate_limit_exceeded", "message": "slow"}) == (
         StreamError("rate_limit_exceeded", "slow")
     )
+
+
+# -- refusals and empty answers (issue 7) ---------------------------------------------------
+
+
+def test_a_refusal_stream_is_a_refusal_not_text() -> None:
+    answer = fold("refusal.sse")
+    assert answer.refusal == "I'm sorry, but I can't help with that."
+    assert answer.text == ""
+    assert answer.said == answer.refusal
+    assert answer.ending is Ending.COMPLETED and answer.stored
+
+
+def test_refusal_events_parse_to_their_own_types() -> None:
+    where = {"output_index": 0, "content_index": 1}
+    delta = {"type": "response.refusal.delta", **where, "delta": "No"}
+    done = {"type": "response.refusal.done", **where, "refusal": "No."}
+    assert parse_event(delta) == RefusalDelta((0, 1), "No")
+    assert parse_event(done) == RefusalDone((0, 1), "No.")
+
+
+def test_a_refusal_only_in_the_final_response_still_counts() -> None:
+    """Some proxies send no deltas: the completed response's refusal part is the refusal."""
+    completed = next(e for e in events_of("refusal.sse") if e["type"] == "response.completed")
+    answer = reduce(Answer(), parse_event(completed) or Completed("", None, ""))
+    assert answer.refusal == "I'm sorry, but I can't help with that."
+
+
+def test_refusal_and_empty_answers_get_plain_notices() -> None:
+    assert notices.for_ending(fold("refusal.sse")) == notices.DECLINED
+    empty = reduce(Answer(), Completed("resp_1", None, ""))
+    assert notices.for_ending(empty) == notices.EMPTY
+    assert notices.for_ending(fold("text_answer.sse")) is None
