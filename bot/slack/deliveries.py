@@ -9,6 +9,7 @@ from bot.conversation.delivery import Delivery
 from bot.conversation.turn import Turn
 from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel, Status
+from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.native_delivery import NativeDelivery
 from bot.slack.private_delivery import PrivateDelivery
 from bot.slack.thread_writer import ThreadWriter
@@ -33,15 +34,18 @@ class Deliveries:
         mode: str,
         interval: float,
         panel: AssistantPanel | None = None,
+        budget: SlackBudget | None = None,
     ) -> None:
         self._client = client
         self._session = session
         self._mode = mode
         self._interval = interval
         self._panel = panel
+        self._budget = budget or SlackBudget(MemoryLedger())  # shared by every answer
 
     def in_thread(self, turn: Turn) -> Delivery:
-        writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts)
+        budget = self._budget.for_answer(turn.team_id, turn.channel_id)
+        writer = ThreadWriter(self._client, turn.channel_id, turn.thread_ts, budget=budget)
         panel = self._panel
 
         async def status() -> Status | None:
@@ -66,7 +70,8 @@ class Deliveries:
     def for_ask(self, turn: Turn, response_url: str) -> Delivery:
         """/ask answers in the channel as a new message, or privately where it may not post."""
         header = ask_header(turn)
-        writer = ThreadWriter(self._client, turn.channel_id, None, header=header)
+        budget = self._budget.for_answer(turn.team_id, turn.channel_id)
+        writer = ThreadWriter(self._client, turn.channel_id, None, header=header, budget=budget)
         private = PrivateDelivery(self._session, response_url, header) if response_url else None
         return UpdateDelivery(
             writer,

@@ -2,7 +2,8 @@
 
 A stream Slack stops accepting (`message_not_in_streaming_state` after about
 five minutes, or any other streaming error) is finished with chat.update,
-text intact.
+text intact. When the workspace's budget for streams is spent, an answer is
+posted and edited instead, as in `update` mode.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation import notices
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
+from bot.slack.budget import Deferred
 from bot.slack.calls import RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -51,6 +54,7 @@ class NativeDelivery:
         self._appended = ""  # what Slack has accepted into the stream
         self._shown = ""
         self._streaming = False
+        self._posted = False  # no room for a stream: posted, then edited
         self._pacer: Pacer | None = None
         self._find_status = status
         self._status: Status | None = None
@@ -58,7 +62,9 @@ class NativeDelivery:
 
     async def start(self) -> None:
         self._streaming = True
-        self._pacer = Pacer(self._append, self._interval)
+        budget = self._writer.budget
+        budget.begin()  # live: one of the workspace's answers sharing its budget
+        self._pacer = Pacer(self._append, budget.interval("chat.appendStream", self._interval))
         if self._find_status is not None:
             self._status = await self._find_status()
         if self._status is not None:
@@ -69,17 +75,28 @@ class NativeDelivery:
         await self._start_stream("")
 
     async def _start_stream(self, text: str) -> None:
-        response = await must_land(
-            self._client.chat_startStream,
-            channel=self._writer.channel,
-            thread_ts=self._writer.thread_ts,
-            **self._recipient,
-            **({"markdown_text": text} if text else {}),
-        )
+        start = self._writer.budget.if_room("chat.startStream", self._client.chat_startStream)
+        try:
+            response = await must_land(
+                start,
+                channel=self._writer.channel,
+                thread_ts=self._writer.thread_ts,
+                **self._recipient,
+                **({"markdown_text": text} if text else {}),
+            )
+        except Deferred:
+            log.info("no room for another stream in the workspace; answering by edits")
+            self._streaming, self._posted = False, True
+            self._ts = await self._writer.post(text or f"_{notices.THINKING}_", must=True)
+            return
         self._ts = str(response["ts"])
         self._appended = text
 
     async def _append(self, text: str) -> None:
+        if self._posted:
+            if self._ts is not None:
+                await self._writer.edit(self._ts, text)
+            return
         if not self._streaming or not text.startswith(self._appended):
             return  # the stream can only grow; the final write fixes the rest
         delta = text[len(self._appended) :][:APPEND_LIMIT]
@@ -90,7 +107,7 @@ class NativeDelivery:
             return
         try:
             await once(
-                self._client.chat_appendStream,
+                self._writer.budget.interim("chat.appendStream", self._client.chat_appendStream),
                 channel=self._writer.channel,
                 ts=self._ts,
                 markdown_text=delta,
@@ -124,6 +141,7 @@ class NativeDelivery:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
         self._finished = True
+        self._writer.budget.end()  # the final write is urgent: it needs no share
         if self._pacer is not None:
             await self._pacer.close()
         if self._status is not None:
@@ -143,7 +161,8 @@ class NativeDelivery:
     async def _end_stream(self) -> None:
         """Take the message out of its streaming state before it is edited."""
         try:
-            await once(self._client.chat_stopStream, channel=self._writer.channel, ts=self._ts)
+            stop = self._writer.budget.urgent("chat.stopStream", self._client.chat_stopStream)
+            await once(stop, channel=self._writer.channel, ts=self._ts)
         except (SlackApiError, RateLimited) as error:
             log.info("could not end the stream before editing it (%s)", type(error).__name__)
 
@@ -154,7 +173,7 @@ class NativeDelivery:
         tail = rest + (f"\n\n_{notice}_" if notice else "")
         try:
             await must_land(
-                self._client.chat_stopStream,
+                self._writer.budget.urgent("chat.stopStream", self._client.chat_stopStream),
                 channel=self._writer.channel,
                 ts=self._ts,
                 **({"markdown_text": tail} if tail else {}),

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.split import split_message
 from bot.slack import blocks
+from bot.slack.budget import AnswerBudget, unlimited
 from bot.slack.calls import must_land, once, slack_error
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,16 @@ CANNOT_EDIT = {"message_not_found", "cant_update_message", "edit_window_closed"}
 
 class ThreadWriter:
     def __init__(
-        self, client: AsyncWebClient, channel: str, thread_ts: str | None, header: str = ""
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str | None,
+        header: str = "",
+        *,
+        budget: AnswerBudget | None = None,
     ) -> None:
         self.client = client
+        self.budget = budget or unlimited()  # the workspace's Slack budget, this answer's part
         self.channel = channel
         self.thread_ts = thread_ts
         self.header = header
@@ -88,7 +96,8 @@ class ThreadWriter:
             kwargs = self._payload(markdown, first=first, actions=actions)
             if self.thread_ts:
                 kwargs["thread_ts"] = self.thread_ts
-            response = await call(self.client.chat_postMessage, channel=self.channel, **kwargs)
+            post = self.budget.urgent("chat.postMessage", self.client.chat_postMessage)
+            response = await call(post, channel=self.channel, **kwargs)
             return str(response["ts"])
 
         return await self._in_markdown_or_mrkdwn(send)
@@ -101,7 +110,8 @@ class ThreadWriter:
             if len(shown) > self.chunk_limit:
                 shown = split_message(markdown, self.chunk_limit)[0] + "\n…"
             payload = self._update_payload(shown, actions=actions)
-            await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+            edit = self.budget.interim("chat.update", self.client.chat_update)
+            await once(edit, channel=self.channel, ts=ts, **payload)
 
         await self._in_markdown_or_mrkdwn(send)
 
@@ -125,7 +135,7 @@ class ThreadWriter:
                 continue
             payload = self._payload(chunk, chunk_notice, first=False, actions=chunk_actions)
             await must_land(
-                self.client.chat_postMessage,
+                self.budget.urgent("chat.postMessage", self.client.chat_postMessage),
                 channel=self.channel,
                 thread_ts=self.thread_ts or ts,
                 **payload,
@@ -139,7 +149,8 @@ class ThreadWriter:
         try:
             if ts is not None:
                 payload = self._update_payload(markdown, notice, actions=actions)
-                await must_land(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+                edit = self.budget.urgent("chat.update", self.client.chat_update)
+                await must_land(edit, channel=self.channel, ts=ts, **payload)
                 return ts
         except SlackApiError as error:
             if slack_error(error) not in CANNOT_EDIT:
@@ -148,5 +159,6 @@ class ThreadWriter:
         payload = self._payload(markdown, notice, actions=actions)
         if self.thread_ts:
             payload["thread_ts"] = self.thread_ts
-        response = await must_land(self.client.chat_postMessage, channel=self.channel, **payload)
+        post = self.budget.urgent("chat.postMessage", self.client.chat_postMessage)
+        response = await must_land(post, channel=self.channel, **payload)
         return str(response["ts"])

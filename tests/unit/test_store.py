@@ -23,7 +23,8 @@ from bot.store.store import HeardMessage, migrate, now
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_TABLES = (
-    "heard_messages, feedback, assistant_threads, seen_messages, turns, threads, alembic_version"
+    "slack_workers, slack_calls, heard_messages, feedback, assistant_threads, seen_messages, "
+    "turns, threads, alembic_version"
 )
 
 
@@ -66,10 +67,10 @@ def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str 
 
 async def test_migrations_apply_from_empty_and_again(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await store.revision() == "0002"
+    assert await store.revision() == "0004"
     await store.close()
     store = await Store.open(database_url)  # idempotent on restart
-    assert await store.revision() == "0002"
+    assert await store.revision() == "0004"
     await store.close()
 
 
@@ -119,7 +120,7 @@ async def test_an_old_database_is_migrated_forward(database_url: str) -> None:
     assert await database.transaction(migrate.current) == "0001"
     await database.close()
     store = await Store.open(database_url)
-    assert await store.revision() == "0002"
+    assert await store.revision() == "0004"
     await store.close()
 
 
