@@ -4,11 +4,13 @@ Slack limits an app's calls per workspace and method, however many answers strea
 at once (`chat.update` is Tier 3: about 50 a minute). Every Slack call an answer
 makes asks this budget first, and the budget keeps each method under its limit:
 
-- a first text and every final write are *urgent*: they wait until the method has
-  room in its window, and are never dropped;
-- an *interim* edit goes only when room is left beyond one call for each live
-  answer of the workspace (what their final writes still need); otherwise it is
-  deferred, and the Pacer sends the newest text later;
+- a final write is *urgent*: it waits until the method has room in its window,
+  and is never dropped;
+- an answer's first text takes any room there is;
+- a later *interim* edit goes only when room is left beyond one call for each
+  live answer of the workspace (what their final writes still need);
+- a first text or interim edit with no room is deferred, and the Pacer sends the
+  newest text when the window has room again;
 - each answer's edit interval widens as answers multiply, so they share the
   interim edits fairly, and narrows as they finish.
 
@@ -155,7 +157,7 @@ class AnswerBudget:
         return now
 
     def urgent(self, method: str, call: SlackCall) -> SlackCall:
-        """`call`, once `method` has room: a first text or a final write."""
+        """`call`, once `method` has room: a final write, or a message the answer needs."""
 
         async def paced(**kwargs: Any) -> AsyncSlackResponse:
             await self._wait_for_room(method)
@@ -165,15 +167,12 @@ class AnswerBudget:
 
     def interim(self, method: str, call: SlackCall) -> SlackCall:
         """`call` now if room is left beyond the finals owed, else Deferred. This answer's
-        first call of `method` is its first text: urgent."""
+        first call of `method` is its first text: it may take any room there is."""
 
         async def paced(**kwargs: Any) -> AsyncSlackResponse:
-            if method not in self._called:
-                await self._wait_for_room(method)
-            else:
-                wait = await self._take(method, interim=True)
-                if wait:
-                    raise Deferred(wait)
+            wait = await self._take(method, interim=method in self._called)
+            if wait:
+                raise Deferred(wait)
             return await self._called_with(method, call, kwargs)
 
         return paced

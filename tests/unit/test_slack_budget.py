@@ -53,7 +53,7 @@ async def test_interim_edits_leave_a_place_for_each_live_answers_final() -> None
     one.begin()
     two.begin()
     edit = one.interim("chat.update", calls)
-    await edit()  # the first text: urgent
+    await edit()  # the first text: any room will do
     await edit()  # 2 of 4 used, 2 kept for the two finals
     with pytest.raises(Deferred) as deferred:
         await edit()
@@ -62,6 +62,19 @@ async def test_interim_edits_leave_a_place_for_each_live_answers_final() -> None
     await edit()
     assert len(calls.at) == 3
     await budget.for_answer("T1", "C3").urgent("chat.update", calls)()  # finals still fit
+    assert len(calls.at) == 4
+
+
+async def test_a_first_text_takes_room_the_finals_are_owed_but_never_waits() -> None:
+    budget = SlackBudget(MemoryLedger(), TINY)
+    calls = Calls()
+    answers = [budget.for_answer("T1", f"C{i}") for i in range(5)]
+    for answer in answers:
+        answer.begin()
+    for answer in answers[:4]:
+        await answer.interim("chat.update", calls)()  # four first texts, no reserve kept
+    with pytest.raises(Deferred):
+        await answers[4].interim("chat.update", calls)()  # the window is full: later
     assert len(calls.at) == 4
 
 
