@@ -41,18 +41,20 @@ class SlackCallLedger:
         self.worker = uuid.uuid4().hex  # this process, in `slack_workers`
 
     async def take(
-        self, key: str, calls: int, seconds: float, *, team: str, live: int, interim: bool
+        self, key: str, calls: int, seconds: float, *, team: str, live: int, keep: int
     ) -> float:
-        """Count one call on `key` if fewer than `calls` were counted in the last
+        """Count one call on `key` if fewer than `calls - keep` were counted in the last
         `seconds`, and return 0; otherwise count nothing and return the seconds until
-        one more would fit. An `interim` call leaves a place for each live answer of
-        the workspace `team`: this worker's `live`, and every other worker's."""
+        one more would fit. `live` is how many answers this worker has live in the
+        workspace `team`; a call that keeps places (`keep` > 0) keeps one more for each
+        answer other workers have live there."""
 
         def work(conn: Connection) -> float:
             if conn.dialect.name == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
             now = time.time()
-            room = calls - (live + _live_elsewhere(conn, self.worker, team, now) if interim else 0)
+            elsewhere = _live_elsewhere(conn, self.worker, team, now) if keep > 0 else 0
+            room = calls - keep - elsewhere
             conn.execute(
                 _insert(conn)
                 .values(worker=self.worker, team_id=team, live=live, seen_at=now)

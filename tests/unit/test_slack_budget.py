@@ -37,7 +37,7 @@ def most_in_any_window(times: list[float], seconds: float) -> int:
 
 
 async def test_urgent_calls_wait_for_room_and_never_exceed_the_limit() -> None:
-    budget = SlackBudget(MemoryLedger(), TINY)
+    budget = SlackBudget(MemoryLedger(), TINY, in_flight=0.0)
     calls = Calls()
     answers = [budget.for_answer("T1", "C1") for _ in range(10)]
     await asyncio.gather(*(a.urgent("chat.update", calls)() for a in answers))
@@ -46,40 +46,44 @@ async def test_urgent_calls_wait_for_room_and_never_exceed_the_limit() -> None:
     assert calls.at[-1] - calls.at[0] >= 0.9  # ten calls at four a half second
 
 
-async def test_interim_edits_leave_a_place_for_each_live_answers_final() -> None:
-    budget = SlackBudget(MemoryLedger(), TINY)
+async def test_first_texts_then_interim_edits_leave_places_for_what_is_owed() -> None:
+    budget = SlackBudget(MemoryLedger(), TINY, in_flight=0.0)
     calls = Calls()
     one, two = budget.for_answer("T1", "C1"), budget.for_answer("T1", "C2")
     one.begin()
     two.begin()
-    edit = one.interim("chat.update", calls)
-    await edit()  # the first text: any room will do
-    await edit()  # 2 of 4 used, 2 kept for the two finals
+    edit_one, edit_two = one.interim("chat.update", calls), two.interim("chat.update", calls)
+    await edit_one()  # a first text: 2 of 4 places kept for the two finals
     with pytest.raises(Deferred) as deferred:
-        await edit()
+        await edit_one()  # an interim edit also keeps one for the other's first text
     assert 0 < deferred.value.wait <= 0.5
+    await edit_two()  # that first text
+    with pytest.raises(Deferred):
+        await edit_one()  # 2 used, 2 kept
     two.end()  # one final fewer is owed: room for one more interim edit
-    await edit()
+    await edit_one()
     assert len(calls.at) == 3
-    await budget.for_answer("T1", "C3").urgent("chat.update", calls)()  # finals still fit
+    await two.urgent("chat.update", calls)()  # and the finals still fit
     assert len(calls.at) == 4
 
 
-async def test_a_first_text_takes_room_the_finals_are_owed_but_never_waits() -> None:
-    budget = SlackBudget(MemoryLedger(), TINY)
+async def test_with_more_answers_live_than_places_finals_go_first() -> None:
+    budget = SlackBudget(MemoryLedger(), TINY, in_flight=0.0)
     calls = Calls()
-    answers = [budget.for_answer("T1", f"C{i}") for i in range(5)]
+    answers = [budget.for_answer("T1", f"C{i}") for i in range(3)]
     for answer in answers:
         answer.begin()
-    for answer in answers[:4]:
-        await answer.interim("chat.update", calls)()  # four first texts, no reserve kept
+    await answers[0].interim("chat.update", calls)()  # 4 places, 3 finals owed: one first text
     with pytest.raises(Deferred):
-        await answers[4].interim("chat.update", calls)()  # the window is full: later
+        await answers[1].interim("chat.update", calls)()
+    for answer in answers:
+        answer.end()
+        await answer.urgent("chat.update", calls)()  # every final goes at once
     assert len(calls.at) == 4
 
 
 async def test_another_workspace_has_a_budget_of_its_own() -> None:
-    budget = SlackBudget(MemoryLedger(), TINY)
+    budget = SlackBudget(MemoryLedger(), TINY, in_flight=0.0)
     calls = Calls()
     for team in ("T1", "T1", "T1", "T1", "T2", "T2", "T2", "T2"):
         await budget.for_answer(team, "C1").if_room("chat.update", calls)()
@@ -125,7 +129,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_two_workers_spend_one_budget_through_the_database(store: Store) -> None:
     first, second = SlackCallLedger(store), SlackCallLedger(store)
     takes = [
-        ledger.take("T1:chat.update", 5, 60, team="T1", live=0, interim=False)
+        ledger.take("T1:chat.update", 5, 60, team="T1", live=0, keep=0)
         for ledger in (first, second)
         for _ in range(4)
     ]
@@ -138,10 +142,10 @@ async def test_interim_calls_leave_places_for_the_other_workers_live_answers(sto
     first, second = SlackCallLedger(store), SlackCallLedger(store)
     take = "T1:chat.update", 6, 60  # 6 calls a minute
     # The first worker has three answers live; it says so with its call.
-    assert await first.take(*take, team="T1", live=3, interim=False) == 0
-    # The second, with one answer of its own, may make one interim call: 1 + 1 used, and
-    # 4 places kept for the four finals.
-    assert await second.take(*take, team="T1", live=1, interim=True) == 0
-    assert await second.take(*take, team="T1", live=1, interim=True) > 0
+    assert await first.take(*take, team="T1", live=3, keep=0) == 0
+    # The second, with one answer of its own, keeps a place for its final and one for
+    # each of the first worker's: 1 + 1 used, 4 kept.
+    assert await second.take(*take, team="T1", live=1, keep=1) == 0
+    assert await second.take(*take, team="T1", live=1, keep=1) > 0
     for ledger in (first, first, first, second):  # the finals
-        assert await ledger.take(*take, team="T1", live=0, interim=False) == 0
+        assert await ledger.take(*take, team="T1", live=0, keep=0) == 0
