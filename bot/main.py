@@ -23,12 +23,14 @@ from bot.responses.client import ResponsesClient
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.assistant import AssistantPanel, read_prompts
+from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
 from bot.store import Store
 from bot.store.live import LiveAnswers
+from bot.store.slack_calls import SlackCallLedger
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -149,6 +151,10 @@ class Bot:
             interval=settings.BOT_UPDATE_INTERVAL,
             panel=panel,
             final_write=Persistence(seconds=settings.BOT_FINAL_WRITE_SECONDS),
+            # One Slack budget per workspace: kept in the database when workers share it.
+            budget=SlackBudget(
+                SlackCallLedger(self._store) if self._store.shared else MemoryLedger()
+            ),
         )
         resumer = Resumer(
             live, conversation, self._queue, deliveries.restore, period=lease.total_seconds() / 3

@@ -11,6 +11,7 @@ from bot.conversation.delivery import Delivery
 from bot.conversation.turn import Turn
 from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel, Status
+from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.calls import FINAL_WRITES, Persistence
 from bot.slack.native_delivery import NativeDelivery
 from bot.slack.private_delivery import PrivateDelivery
@@ -37,6 +38,7 @@ class Deliveries:
         interval: float,
         panel: AssistantPanel | None = None,
         final_write: Persistence = FINAL_WRITES,
+        budget: SlackBudget | None = None,
     ) -> None:
         self._client = client
         self._session = session
@@ -44,6 +46,7 @@ class Deliveries:
         self._interval = interval
         self._panel = panel
         self._final_write = final_write  # how long a final write is tried
+        self._budget = budget or SlackBudget(MemoryLedger())  # shared by every answer
 
     def in_thread(self, turn: Turn, ts: str | None = None, mode: str | None = None) -> Delivery:
         """The answer in the turn's thread; with `ts`, finishing a message already there."""
@@ -54,6 +57,7 @@ class Deliveries:
             key=turn.key,
             after=turn.message_ts,
             persistence=self._final_write,
+            budget=self._budget.for_answer(turn.team_id, turn.channel_id),
         )
         panel = self._panel
 
@@ -84,6 +88,7 @@ class Deliveries:
             header=header,
             key=turn.key,
             persistence=self._final_write,
+            budget=self._budget.for_answer(turn.team_id, turn.channel_id),
         )
         private = self._private(turn, response_url)
         return UpdateDelivery(

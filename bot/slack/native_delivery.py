@@ -6,6 +6,8 @@ with chat.update: the full text, any notice, the feedback buttons, and no Stop
 button. A stream Slack stops accepting (`message_not_in_streaming_state` after
 about five minutes, or any other streaming error) goes on as chat.update
 edits, text intact; so does an answer another worker resumes.
+When the workspace's Slack budget has no room for another stream, the answer is
+posted and edited instead, as in `update` mode.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation import notices
 from bot.conversation.delivery import ShownText
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
+from bot.slack.budget import Deferred
 from bot.slack.calls import FinalWriteFailed, RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -58,6 +62,7 @@ class NativeDelivery:
         self._appended = ""  # what Slack has accepted into the stream
         self._shown = ""
         self._streaming = False
+        self._posted = False  # no room for a stream: posted, then edited
         self._pacer: Pacer | None = None
         self._find_status = status
         self._status: Status | None = None
@@ -66,7 +71,9 @@ class NativeDelivery:
     async def start(self) -> None:
         if self._pacer is not None:
             return
-        self._pacer = Pacer(self._append, self._interval)
+        budget = self._writer.budget
+        budget.begin()  # live: one of the workspace's answers sharing its budget
+        self._pacer = Pacer(self._append, budget.interval("chat.appendStream", self._interval))
         if self._ts is not None:
             # Resumed: what the old stream holds is unknown here, so the stream ends and
             # the text goes on as edits, which replace the whole message.
@@ -88,13 +95,21 @@ class NativeDelivery:
             chunks.append({"type": "blocks", "blocks": [self._stop]})
         if text:
             chunks.append({"type": "markdown_text", "text": text})
-        response = await must_land(
-            self._client.chat_startStream,
-            channel=self._writer.channel,
-            thread_ts=self._writer.thread_ts,
-            **self._recipient,
-            **({"chunks": chunks} if chunks else {}),
-        )
+        start = self._writer.budget.if_room("chat.startStream", self._client.chat_startStream)
+        try:
+            response = await must_land(
+                start,
+                channel=self._writer.channel,
+                thread_ts=self._writer.thread_ts,
+                **self._recipient,
+                **({"chunks": chunks} if chunks else {}),
+            )
+        except Deferred:
+            log.info("no room for another stream in the workspace; answering by edits")
+            self._streaming = False
+            placeholder = text or f"_{notices.THINKING}_"
+            self._ts = await self._writer.post(placeholder, must=True, actions=self._stop)
+            return
         self._ts = str(response["ts"])
         self._appended = text
 
@@ -115,7 +130,7 @@ class NativeDelivery:
             return self._appended
         try:
             await once(
-                self._client.chat_appendStream,
+                self._writer.budget.interim("chat.appendStream", self._client.chat_appendStream),
                 channel=self._writer.channel,
                 ts=self._ts,
                 markdown_text=delta,
@@ -153,6 +168,7 @@ class NativeDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
+        self._writer.budget.end()  # the final write is urgent: it needs no share
         if self._pacer is not None:
             await self._pacer.close()
         elif self._ts is not None:
@@ -180,6 +196,7 @@ class NativeDelivery:
         ended, is left to the edit)."""
         self._streaming = False
         try:
-            await must_land(self._client.chat_stopStream, channel=self._writer.channel, ts=self._ts)
+            stop = self._writer.budget.urgent("chat.stopStream", self._client.chat_stopStream)
+            await must_land(stop, channel=self._writer.channel, ts=self._ts)
         except (SlackApiError, FinalWriteFailed) as error:
             log.info("could not end the stream before editing it (%s)", type(error).__name__)

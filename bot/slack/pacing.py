@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.conversation.delivery import ShownText
+from bot.slack.budget import Deferred
 from bot.slack.calls import RateLimited
 
 log = logging.getLogger(__name__)
@@ -18,12 +19,18 @@ class Pacer:
 
     The first text goes out at once; later ones wait out the interval, and
     whatever arrived meanwhile is sent as one edit. A 429 pauses for its
-    `Retry-After`, then the newest text is sent (stale ones are dropped).
+    `Retry-After`, then the newest text is sent (stale ones are dropped). The
+    interval may change as the answer goes (`interval` called before each pause),
+    and an edit the workspace's Slack budget defers is sent when it says.
     """
 
-    def __init__(self, write: Callable[[str], Awaitable[object]], interval: float) -> None:
+    def __init__(
+        self, write: Callable[[str], Awaitable[object]], interval: float | Callable[[], float]
+    ) -> None:
         self._write = write
-        self._interval = interval
+        self._interval: Callable[[], float] = (
+            interval if callable(interval) else (lambda: float(interval))
+        )
         self._latest: str | None = None
         self._dirty = asyncio.Event()
         self._closing = asyncio.Event()
@@ -70,6 +77,10 @@ class Pacer:
                 self._dirty.set()  # the text still needs showing
                 await self._pause(limited.retry_after)
                 continue
+            except Deferred as deferred:
+                self._dirty.set()  # the text still needs showing, when the budget has room
+                await self._pause(max(deferred.wait, self._interval()))
+                continue
             except Exception as error:  # an interim edit may fail; the final write matters
                 log.warning("an interim edit failed: %s", type(error).__name__)
-            await self._pause(self._interval)
+            await self._pause(self._interval())

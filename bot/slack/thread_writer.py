@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.split import split_message
 from bot.slack import blocks
+from bot.slack.budget import AnswerBudget, unlimited
 from bot.slack.calls import (
     FINAL_WRITES,
     FinalWriteFailed,
@@ -65,8 +66,10 @@ class ThreadWriter:
         key: str = "",
         after: str | None = None,
         persistence: Persistence = FINAL_WRITES,
+        budget: AnswerBudget | None = None,
     ) -> None:
         self.client = client
+        self.budget = budget or unlimited()  # the workspace's Slack budget, this answer's part
         self.channel = channel
         self.thread_ts = thread_ts
         self.header = header
@@ -124,7 +127,8 @@ class ThreadWriter:
                 payload["thread_ts"] = self.thread_ts
             if must:
                 return await self._post_once(payload, part=0, final=False)
-            response = await once(self.client.chat_postMessage, channel=self.channel, **payload)
+            post = self.budget.urgent("chat.postMessage", self.client.chat_postMessage)
+            response = await once(post, channel=self.channel, **payload)
             return str(response["ts"])
 
         return await self._in_markdown_or_mrkdwn(send)
@@ -135,7 +139,8 @@ class ThreadWriter:
         async def send() -> None:
             payload = self.interim_payload(markdown, actions=actions)
             payload.setdefault("blocks", [])  # plain text clears the blocks of an earlier edit
-            await once(self.client.chat_update, channel=self.channel, ts=ts, **payload)
+            edit = self.budget.interim("chat.update", self.client.chat_update)
+            await once(edit, channel=self.channel, ts=ts, **payload)
 
         await self._in_markdown_or_mrkdwn(send)
 
@@ -211,7 +216,8 @@ class ThreadWriter:
             try:
                 # Plain text must clear the blocks of earlier edits.
                 update = {"channel": self.channel, "ts": target, "blocks": [], **payload}
-                await land(self.client.chat_update, update, within=self._persistence)
+                edit = self.budget.urgent("chat.update", self.client.chat_update)
+                await land(edit, update, within=self._persistence)
                 self._landed(index, target)
                 return
             except SlackApiError as error:
@@ -242,7 +248,7 @@ class ThreadWriter:
             return await self._find(marker, thread, oldest)
 
         response = await land(
-            self.client.chat_postMessage,
+            self.budget.urgent("chat.postMessage", self.client.chat_postMessage),
             {"channel": self.channel, **payload},
             within=self._persistence,
             find=find,

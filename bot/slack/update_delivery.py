@@ -64,7 +64,10 @@ class UpdateDelivery:
     async def start(self) -> None:
         if self._pacer is not None:
             return
-        self._pacer = Pacer(self._write, self._interval)
+        self._writer.budget.begin()  # live: one of the workspace's answers sharing its budget
+        self._pacer = Pacer(
+            self._write, self._writer.budget.interval("chat.update", self._interval)
+        )
         if self._ts is not None:
             return  # resumed: the answer's message is there already
         if self._find_status is not None:
@@ -126,6 +129,7 @@ class UpdateDelivery:
             # Finished without a start (help, refusals, "busy"): the same way in,
             # the private fallback of /ask included.
             await self.start()
+        self._writer.budget.end()  # the final write is urgent: it needs no share
         if self._delegate is not None:
             await self._delegate.finish(text, notice, feedback_id=feedback_id)
             self._finished = True

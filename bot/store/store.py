@@ -186,6 +186,11 @@ class Store:
         """Run `work` in one transaction: for reports and admin reads."""
         return await self._db.transaction(work)
 
+    @property
+    def shared(self) -> bool:
+        """True when several workers may share this database (PostgreSQL)."""
+        return self._db.dialect != "sqlite"
+
     async def revision(self) -> str | None:
         return await self._db.transaction(migrate.current)
 

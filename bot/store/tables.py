@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -127,4 +128,26 @@ live_answers = Table(
     Column("progress", Text, nullable=False, server_default="{}"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("accepted_at", DateTime(timezone=True), nullable=False),
+)
+
+# Recent Slack calls of answers, per workspace and method (`team:method[:channel]`):
+# the ledger every worker spends the workspace's Slack rate budget from. Rows older
+# than a minute are dropped as new ones come.
+slack_calls = Table(
+    "slack_calls",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, index=True),
+    Column("at", Float, nullable=False, index=True),  # seconds since the epoch
+)
+
+# How many answers each worker has live in each workspace, as of `seen_at` (seconds
+# since the epoch): interim Slack edits leave a place in the budget for each one's final.
+slack_workers = Table(
+    "slack_workers",
+    metadata,
+    Column("worker", String(64), primary_key=True),
+    Column("team_id", String(32), primary_key=True),
+    Column("live", Integer, nullable=False),
+    Column("seen_at", Float, nullable=False),
 )

@@ -6,6 +6,8 @@ call, keeps a model of the messages a person would see, and injects faults
 carry a call out and then lose its answer (`lose_answer`: the connection drops,
 or the answer comes too late), and refuse Markdown blocks from some call on
 (`refuse_markdown`), as Slack does part-way through a long answer.
+With `enforce_tiers=True` it also enforces Slack's rate limits per workspace and
+method (`TIERS`): a call over its tier is answered 429 with `Retry-After`.
 
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -30,6 +33,25 @@ from aiohttp import WSMsgType, web
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 TEAM_ID = "T1"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """At most `calls` in any `seconds`, per workspace (per channel too, if `per_channel`)."""
+
+    calls: int
+    seconds: float
+    per_channel: bool = False
+
+
+# Slack's published limits, as a sliding window (each allows a burst of its whole size).
+TIERS: dict[str, Tier] = {
+    "chat.update": Tier(50, 60),  # Tier 3
+    "chat.postMessage": Tier(10, 10, per_channel=True),  # about 1 a second per channel
+    "chat.startStream": Tier(20, 60),  # Tier 2
+    "chat.stopStream": Tier(20, 60),  # Tier 2
+    "chat.appendStream": Tier(100, 60),  # Tier 4
+}
 
 # Form-encoded arguments that carry JSON (slack_sdk serialises them this way).
 _JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids"})
@@ -144,8 +166,11 @@ def _is_json(value: str) -> bool:
 class FakeSlack:
     """Fake Slack Web API: `POST|GET /api/<method>` and `POST /response_url/<token>`."""
 
-    def __init__(self, *, max_text_length: int | None = None) -> None:
+    def __init__(self, *, max_text_length: int | None = None, enforce_tiers: bool = False) -> None:
         self.calls: list[Call] = []
+        # Rate limits per (team, method[, channel]); off unless asked for.
+        self.tiers: dict[str, Tier] = dict(TIERS) if enforce_tiers else {}
+        self._windows: dict[tuple[str, ...], deque[float]] = {}
         self.messages: dict[tuple[str, str], Message] = {}
         self.ephemerals: list[dict[str, Any]] = []
         self.response_url_posts: list[dict[str, Any]] = []
@@ -255,6 +280,10 @@ class FakeSlack:
         from the `from_call`-th such call on (counted from now)."""
         self._markdown_refusals.append(_MarkdownRefusal(method, from_call))
 
+    def enforce_tiers(self, tiers: dict[str, Tier] | None = None) -> None:
+        """From now on, calls over Slack's rate limits (`TIERS`, or these) get 429."""
+        self.tiers = dict(TIERS if tiers is None else tiers)
+
     def clear_faults(self) -> None:
         """Drop every fault not consumed yet."""
         self._faults.clear()
@@ -287,6 +316,10 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         """The calls of one method, in order."""
         return [c for c in self.calls if c.method == method]
+
+    def rate_limited(self, method: str | None = None) -> list[Call]:
+        """The calls answered HTTP 429 (of one method, or of all)."""
+        return [c for c in self.calls if c.status == 429 and method in (None, c.method)]
 
     def message(self, channel: str, ts: str) -> Message:
         """The bot message at (channel, ts); KeyError if there is none."""
@@ -377,6 +410,14 @@ class FakeSlack:
                         content_type="text/html",
                     )
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+            wait = self._over_tier(method, args, arrived)
+            if wait is not None:
+                call.status, call.outcome = 429, "ratelimited"
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
             if not _has_token(request, args):
                 body: dict[str, Any] = {"ok": False, "error": "not_authed"}
             elif method == "apps.connections.open":
@@ -463,6 +504,24 @@ class FakeSlack:
             self._sockets.remove(socket)
             self._changed.set()
         return socket
+
+    def _over_tier(self, method: str, args: dict[str, Any], at: float) -> int | None:
+        """None when the call fits its tier (it is counted then); else Retry-After seconds.
+
+        Every bot token here belongs to the one workspace TEAM_ID; a refused call
+        does not count.
+        """
+        tier = self.tiers.get(method)
+        if tier is None:
+            return None
+        key = (TEAM_ID, method, str(args.get("channel", "")) if tier.per_channel else "")
+        window = self._windows.setdefault(key, deque())
+        while window and window[0] <= at - tier.seconds:
+            window.popleft()
+        if len(window) < tier.calls:
+            window.append(at)
+            return None
+        return max(1, math.ceil(window[0] + tier.seconds - at))
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)

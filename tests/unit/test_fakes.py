@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes import responses_api as rs
 from tests.fakes.responses_api import FakeModel
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, Tier
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
 
@@ -93,6 +93,37 @@ async def test_rate_limit_gives_429_with_retry_after(
     await client.chat_update(channel="C1", ts=posted["ts"], text="second")
     assert [c.outcome for c in fake_slack.calls_to("chat.update")] == ["ratelimited", "ok"]
     assert fake_slack.visible_text("C1", posted["ts"]) == "second"
+
+
+async def test_tiers_are_enforced_per_workspace_and_method_only_when_asked(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    posted = await client.chat_postMessage(channel="C1", text="first")
+    for n in range(5):
+        await client.chat_update(channel="C1", ts=posted["ts"], text=f"edit {n}")
+    assert fake_slack.rate_limited() == []  # off by default
+
+    fake_slack.enforce_tiers({"chat.update": Tier(3, 60)})
+    for n in range(3):
+        await client.chat_update(channel="C1", ts=posted["ts"], text=f"again {n}")
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_update(channel="C1", ts=posted["ts"], text="one too many")
+    assert caught.value.response.status_code == 429
+    assert 1 <= int(caught.value.response.headers["Retry-After"]) <= 60
+    assert fake_slack.visible_text("C1", posted["ts"]) == "again 2"
+    assert [c.method for c in fake_slack.rate_limited()] == ["chat.update"]
+    await client.chat_postMessage(channel="C1", text="another method: its own tier")
+
+
+async def test_a_per_channel_tier_counts_each_channel_apart(
+    fake_slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake_slack.enforce_tiers({"chat.postMessage": Tier(1, 10, per_channel=True)})
+    await client.chat_postMessage(channel="C1", text="one")
+    await client.chat_postMessage(channel="C2", text="one")
+    with pytest.raises(SlackApiError):
+        await client.chat_postMessage(channel="C1", text="two")
+    assert len(fake_slack.rate_limited("chat.postMessage")) == 1
 
 
 async def test_fail_answers_ok_false_and_changes_nothing(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.slack.budget import Deferred
 from bot.slack.calls import RateLimited
 from bot.slack.pacing import Pacer
 
@@ -62,3 +63,40 @@ async def test_a_rate_limit_pauses_then_sends_the_newest_text() -> None:
     await asyncio.wait_for(done.wait(), 5)
     await pacer.close()
     assert written == ["new"] and pacer.sent == "new"
+
+
+async def test_an_edit_the_budget_defers_goes_later_with_the_newest_text() -> None:
+    written: list[str] = []
+    calls = 0
+    done = asyncio.Event()
+
+    async def write(text: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise Deferred(0.05)
+        written.append(text)
+        if len(written) == 2:
+            done.set()
+
+    pacer = Pacer(write, interval=lambda: 0.01)
+    pacer.offer("a")
+    await asyncio.sleep(0)
+    pacer.offer("ab")
+    await asyncio.wait_for(done.wait(), 5)
+    pacer.offer("abc")
+    await pacer.close()
+    assert written[0] == "a" and written[1] in ("ab", "abc")
+
+
+async def test_a_deferral_does_not_hold_up_the_final_write() -> None:
+    tried = asyncio.Event()
+
+    async def write(text: str) -> None:
+        tried.set()
+        raise Deferred(30.0)
+
+    pacer = Pacer(write, interval=0.01)
+    pacer.offer("a")
+    await tried.wait()
+    await asyncio.wait_for(pacer.close(), 1)  # not 30 s
