@@ -132,9 +132,17 @@ def test_pipe_lines_without_delimiter_row_are_text() -> None:
         ("Here:\n``", "Here:\n\u02cb\u02cb"),
         ("Read [the docs](https://exa", "Read [the docs](<https://exa>"),
         ("| a | b |", "| a | b |"),
-        ("| a | b |\n|--", "```\na | b\n--+--\n```"),
+        # GFM: a table needs a delimiter row with as many cells as its header row.
+        ("| a | b |\n|--", "| a | b |\n|--"),
+        ("| a | b |\n|---|-", "```\na | b\n--+--\n```"),
         ("1. first\n2.", "1. first\n2."),
         ("- ", "•"),
+        # a list on its way under a paragraph, not a heading's underline
+        ("Steps:\n-", "Steps:"),
+        ("Steps:\n- ", "Steps:"),
+        ("Steps:\n- a", "Steps:\n• a"),
+        ("> Steps:\n> -", "> Steps:"),
+        ("Heading\n--", "*Heading*"),
     ],
 )
 def test_partial_text_while_streaming(partial: str, expected: str) -> None:
@@ -215,7 +223,10 @@ def test_code_blocks_balanced(text: str) -> None:
             '[logo]: https://x.io/logo.png "Logo"',
             "See <https://x.io/docs|the docs> and <https://x.io/logo.png|the logo>.",
         ),
-        ("[Docs][] and [docs]\n\n[DOCS]: https://x.io", "<https://x.io|Docs> and <https://x.io|docs>"),
+        (
+            "[Docs][] and [docs]\n\n[DOCS]: https://x.io",
+            "<https://x.io|Docs> and <https://x.io|docs>",
+        ),
         ("[a][missing]", "[a][missing]"),
         ("[id]: https://x.io\n\ntext", "text"),
         # HTML comments are dropped, inline and as blocks, even unclosed at the end
@@ -310,9 +321,7 @@ def _inputs() -> list[str]:
 
 
 def _assert_well_formed(mrkdwn: str) -> None:
-    fences = [
-        line for line in mrkdwn.split("\n") if line.removeprefix("> ").startswith("```")
-    ]
+    fences = [line for line in mrkdwn.split("\n") if line.removeprefix("> ").startswith("```")]
     assert len(fences) % 2 == 0, "unbalanced code fences"
     assert "**" not in _outside_code(mrkdwn), "a doubled star"
     assert not _ENTITY_OR_NOT_AMP.search(mrkdwn), "an unescaped &"
@@ -355,10 +364,10 @@ def test_mixed_answer() -> None:
         "```\n"
         "\n"
         "```\n"
-        "Step | Owner |          Link\n"
-        "-----+-------+---------------\n"
+        "Step | Owner |       Link\n"
+        "-----+-------+-----------------\n"
         "1    |    me | a (https://x.io)\n"
-        "2    |   you |        &lt;b&gt;\n"
+        "2    |   you |       &lt;b&gt;\n"
         "```\n"
         "\n"
         "*Heading*\n"
