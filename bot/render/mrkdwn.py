@@ -127,7 +127,8 @@ def to_mrkdwn(markdown: str) -> str:
     env: dict[str, Any] = {}
     # A text that ends in a lone `-` is most likely a list item on its way, not the
     # underline that makes the paragraph above it a heading: it would flash bold.
-    tokens = _MARKDOWN.parse(_STREAMED_DASH.sub("", markdown), env)
+    markdown = _STREAMED_DASH.sub("", markdown)
+    tokens = _MARKDOWN.parse(markdown, env)
     return "\n".join(_Renderer(markdown, tokens, env).document())
 
 
@@ -248,7 +249,7 @@ class _Renderer:
         out = ["```", *_escape("\n".join(_aligned(rows, aligns))).split("\n"), "```"]
         end = self._tokens[start].map
         if text_from is not None and end is not None:
-            rest = [_BLANK.sub("", line, count=1) for line in self._lines[text_from : end[1]]]
+            rest = [line.lstrip(" \t>") for line in self._lines[text_from : end[1]]]
             out.extend(_indented(self._inline_text("\n".join(rest)), indent))
         return out
 
