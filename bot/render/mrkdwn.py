@@ -1,17 +1,25 @@
 """Markdown, as a model writes it, to Slack mrkdwn.
 
 Slack's `text` field speaks mrkdwn, not Markdown: bold is `*x*`, italics
-`_x_`, links `<url|label>`, and `&`, `<`, `>` must be escaped. The conversion
-works line by line (emphasis never spans lines in mrkdwn) and tolerates partial
-input, so every streamed snapshot of an answer can be rendered: an unclosed
-code fence is shown as an open code block, an unmatched `**` is dropped.
+`_x_`, links `<url|label>`, and `&`, `<`, `>` must be escaped. The Markdown is
+parsed by markdown-it-py (CommonMark, plus GFM tables and strikethrough and
+footnotes); this module only renders its tokens. Three small inline rules add
+what a model writes for Slack: mentions (`<@U123>`, `<#C123|name>`), Slack links
+(`<https://x.io|label>`) and bare URLs. Partial (streamed) text renders too: an
+unclosed code fence is shown as an open code block, an unmatched `**` is dropped.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.footnote import footnote_plugin
 
 __all__ = ["RULE", "to_mrkdwn"]
 
@@ -25,179 +33,299 @@ _ZWSP = "\u200b"  # lets mrkdwn emphasis start or end inside a word
 _LONE_BACKTICK = "\u02cb"
 _LEVEL = "    "  # indentation of one list nesting level
 _MARKS = {"strong": "*", "emph": "_", "strike": "~"}
+_SPANS = {"strong": "strong", "em": "emph", "s": "strike"}
 
-_FENCE = re.compile(r"(?P<indent>[ \t]*)(?P<marker>`{3,}|~{3,})(?P<info>.*)")
-_FENCE_CLOSE = re.compile(r"[ \t]*(?P<marker>`{3,}|~{3,})[ \t]*")
-_HEADING = re.compile(r"#{1,6}(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*")
-_RULE = re.compile(r"(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,}")
-_BULLET = re.compile(r"(?P<indent>[ \t]*)[-*+][ \t]+(?P<text>.*)")
-_ORDERED = re.compile(r"(?P<indent>[ \t]*)(?P<num>\d{1,9})(?P<delim>[.)])[ \t]+(?P<text>.*)")
-_QUOTE = re.compile(r"[ \t]*>(?:[ \t]*>)*[ \t]?")
-_TASK = re.compile(r"\[(?P<mark>[ xX])\][ \t]+")
-_TABLE_DELIMITER = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
-_CELL_SPLIT = re.compile(r"(?<!\\)\|")
-
-_SPECIAL = re.compile(r"[\\`!\[<*_~hH]")
-_BACKTICKS = re.compile(r"`+")
-_ASCII_PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]{2,}|#C[A-Z0-9]{2,})(?:\|[^<>|]{0,80})?>")
-_AUTOLINK = re.compile(r"<([a-zA-Z][a-zA-Z0-9+.\-]{1,31}:[^\s<>]*)>")
-_EMAIL_AUTOLINK = re.compile(
-    r"<([a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*)>"
-)
-_BARE_URL = re.compile(r"https?://[^\s<>]+", re.IGNORECASE)
+_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]{2,}|#C[A-Z0-9]{2,})(?:\|[^<>|\n]{0,80})?>")
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^\s<>|]+)\|([^<>\n]*)>", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"(https?)$", re.IGNORECASE)
+_URL_REST = re.compile(r"://[^\s<>]+")
 _URL_TRAILER = ".,:;!?'\"*_~"
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.\-]*:")
-_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-# A link destination: no spaces, parentheses balanced (one level deep, as URLs are).
-_DESTINATION = re.compile(r"(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*\))*")
+_COMMENT = re.compile(r"<!--(?:-?>|.*?-->|.*)", re.DOTALL)  # an unclosed one runs to the end
+_TASK = re.compile(r"\[(?P<mark>[ xX])\][ \t]+")
+_BLANK = re.compile(r"[ \t>]*")  # a blank line, also inside a quote
+_STREAMED_DASH = re.compile(r"\r?\n[ \t>]*-[ \t]*\Z")
+
+
+# --- parsing ------------------------------------------------------------------
+
+
+def _slack_syntax(state: StateInline, silent: bool) -> bool:
+    """`<@U123>` and `<#C123|name>` pass through; `<https://x.io|label>` is a link."""
+    if state.src[state.pos] != "<":
+        return False
+    if mention := _MENTION.match(state.src, state.pos, state.posMax):
+        if not silent:
+            state.push("slack_mention", "", 0).content = mention[0]
+        state.pos = mention.end()
+        return True
+    link = _SLACK_LINK.match(state.src, state.pos, state.posMax)
+    if link is None or state.linkLevel or not state.md.validateLink(link[1]):
+        return False
+    if not silent:
+        _push_link(state, state.md.normalizeLink(link[1]), link[2] or link[1])
+    state.pos = link.end()
+    return True
+
+
+def _bare_url(state: StateInline, silent: bool) -> bool:
+    """`https://…` in text is a link (found at its `:`, as markdown-it's linkify is)."""
+    if state.src[state.pos] != ":" or state.linkLevel > 0:
+        return False
+    scheme = _URL_SCHEME.search(state.pending[-6:])  # the text just before the `:`
+    rest = _URL_REST.match(state.src, state.pos, state.posMax)
+    if scheme is None or rest is None:
+        return False
+    before = state.pending[-len(scheme[1]) - 1 : -len(scheme[1])]
+    if before.isalnum() or before in ("/", "@"):  # part of a word or of another URL
+        return False
+    url = scheme[1] + rest[0]
+    while url and (url[-1] in _URL_TRAILER or (url[-1] == ")" and url.count("(") < url.count(")"))):
+        url = url[:-1]
+    if len(url) <= len("https://"):
+        return False
+    if not silent:
+        state.pending = state.pending[: -len(scheme[1])]
+        _push_link(state, state.md.normalizeLink(url), url)
+    state.pos += len(url) - len(scheme[1])
+    return True
+
+
+def _push_link(state: StateInline, url: str, label: str) -> None:
+    state.push("link_open", "a", 1).attrs = {"href": url}
+    state.push("text", "", 0).content = label
+    state.push("link_close", "a", -1)
+
+
+def _drop_stray_double_stars(state: StateInline) -> None:
+    """What is left of a `**` run that found no partner (partial or stray bold) is
+    dropped, not shown: `**bold te` streams as `bold te`."""
+    runs = [state.delimiters]
+    runs += [meta["delimiters"] for meta in state.tokens_meta if meta and "delimiters" in meta]
+    for delimiters in runs:
+        for delimiter in delimiters:
+            token = state.tokens[delimiter.token]
+            if delimiter.marker == ord("*") and delimiter.length >= 2 and token.type == "text":
+                token.content = ""
+
+
+def _parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+    # Undefined references still count, so a streamed `[^1]` shows as `[1]` at once.
+    md.use(footnote_plugin, inline=False, always_match_refs=True)
+    md.inline.ruler.before("autolink", "slack_syntax", _slack_syntax)
+    md.inline.ruler.before("autolink", "bare_url", _bare_url)
+    md.inline.ruler2.before("fragments_join", "stray_double_stars", _drop_stray_double_stars)
+    return md
+
+
+_MARKDOWN = _parser()
 
 
 def to_mrkdwn(markdown: str) -> str:
     """Render Markdown as Slack mrkdwn; never raises, safe on partial (streamed) text."""
-    lines = markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    out: list[str] = []
-    lists, quoted_lists = _Nesting(), _Nesting()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        fence = _FENCE.fullmatch(line)
-        # A backtick "fence" whose info string has a backtick is inline code.
-        if fence and not (fence["marker"][0] == "`" and "`" in fence["info"]):
-            i = _code_block(lines, i, fence, out)
-        elif _is_table(lines, i):
-            i = _table(lines, i, out)
-            lists.clear()
-        else:
-            out.append(_block_line(line, lists, quoted_lists))
-            i += 1
-    return "\n".join(out)
+    env: dict[str, Any] = {}
+    # A text that ends in a lone `-` is most likely a list item on its way, not the
+    # underline that makes the paragraph above it a heading: it would flash bold.
+    markdown = _STREAMED_DASH.sub("", markdown)
+    tokens = _MARKDOWN.parse(markdown, env)
+    return "\n".join(_Renderer(markdown, tokens, env).document())
 
 
 # --- blocks -------------------------------------------------------------------
 
 
-class _Nesting:
-    """Indentation widths of the open list items, outermost first."""
+class _Renderer:
+    def __init__(self, markdown: str, tokens: list[Token], env: dict[str, Any]) -> None:
+        # markdown-it's line numbers count lines after this same normalization.
+        self._lines = markdown.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        self._tokens = tokens
+        self._env = env
+        self._close = _closing_indices(tokens)
 
-    def __init__(self) -> None:
-        self._widths: list[int] = []
+    def document(self) -> list[str]:
+        return self._blocks(0, len(self._tokens), indent="", depth=0)
 
-    def item(self, width: int) -> int:
-        """The nesting level of a list item indented by `width`."""
-        while self._widths and self._widths[-1] > width:
-            self._widths.pop()
-        if not self._widths or self._widths[-1] < width:
-            self._widths.append(width)
-        return len(self._widths) - 1
+    def _blocks(self, start: int, end: int, *, indent: str, depth: int) -> list[str]:
+        """Lines of the sibling blocks in tokens[start:end], with a blank line between
+        two where the source has one."""
+        out: list[str] = []
+        previous: Token | None = None  # the last block shown
+        for i in self._children(start - 1, end):
+            lines = self._block(i, self._close.get(i, i), indent=indent, depth=depth)
+            if lines:
+                if previous is not None and self._blank_between(previous, self._tokens[i]):
+                    out.append("")
+                out.extend(lines)
+                previous = self._tokens[i]
+        return out
 
-    def continuation(self, width: int) -> int:
-        """The level of an indented line under a list item (0 outside lists)."""
-        return sum(1 for w in self._widths if w < width)
+    def _blank_between(self, previous: Token, token: Token) -> bool:
+        """Whether the source has a blank line right after `previous` or right before
+        `token` (not one inside a block left out between them, such as an empty fence)."""
+        if previous.map is None or token.map is None:  # the footnotes, moved to the end
+            return True
+        return self._blank(previous.map[1]) or self._blank(token.map[0] - 1)
 
-    def clear(self) -> None:
-        self._widths.clear()
+    def _blank(self, line: int) -> bool:
+        return 0 <= line < len(self._lines) and _BLANK.fullmatch(self._lines[line]) is not None
+
+    def _block(self, i: int, close: int, *, indent: str, depth: int) -> list[str]:
+        """The lines of the block opened by tokens[i] and closed by tokens[close]."""
+        token = self._tokens[i]
+        kind = token.type
+        if kind == "paragraph_open":
+            return _indented(self._inline(self._tokens[i + 1]), indent)
+        if kind == "heading_open":
+            return _indented(self._inline(self._tokens[i + 1], heading=True), indent)
+        if kind == "hr":
+            return [indent + RULE]
+        if kind in ("fence", "code_block"):
+            return _code_block(token.content)
+        if kind == "html_block":
+            return _indented(self._html(token.content), indent)
+        if kind == "blockquote_open":
+            # mrkdwn has one quote level: nested quotes are flattened.
+            inner = self._blocks(i + 1, close, indent="", depth=0)
+            return [line if line.startswith(">") else f"> {line}".rstrip() for line in inner]
+        if kind in ("bullet_list_open", "ordered_list_open"):
+            return self._list(i, close, depth)
+        if kind == "table_open":
+            return self._table(i, close, indent)
+        if kind == "footnote_block_open":
+            return self._footnotes(i, close)
+        return []
+
+    def _list(self, start: int, close: int, depth: int) -> list[str]:
+        out: list[str] = []
+        items = self._children(start, close)
+        inner = _LEVEL * (depth + 1)
+        for index, item in enumerate(items):
+            opened = self._tokens[item]
+            marker = "•" if opened.markup in "-*+" else f"{opened.info}{opened.markup}"
+            self._mark_task(item)
+            body = self._blocks(item + 1, self._close[item], indent=inner, depth=depth + 1)
+            first = _LEVEL * depth + marker
+            if body and body[0].startswith(inner):  # text: the marker goes before it
+                body[0] = f"{first} {body[0][len(inner) :]}".rstrip()
+            else:  # empty, or a code block or quote, which cannot be indented
+                body.insert(0, first)
+            if index and self._blank_between(self._tokens[items[index - 1]], opened):
+                out.append("")
+            out.extend(body)
+        return out
+
+    def _mark_task(self, item: int) -> None:
+        """`- [ ] todo` and `- [x] done` show a box."""
+        if self._tokens[item + 1].type != "paragraph_open":
+            return
+        children = self._tokens[item + 2].children or []
+        if children and children[0].type == "text":
+            task = _TASK.match(children[0].content)
+            if task:
+                box = "☐" if task["mark"] == " " else "☑"
+                children[0].content = f"{box} {children[0].content[task.end() :]}"
+
+    def _table(self, start: int, close: int, indent: str) -> list[str]:
+        """An aligned plain-text table in a code block. A row line without a pipe ends
+        the table (GFM would make it a row): the lines from there on are text."""
+        rows: list[list[str]] = []
+        aligns: list[str] = []
+        text_from: int | None = None
+        for i in range(start, close):
+            token = self._tokens[i]
+            if token.type == "tr_open":
+                line = self._lines[token.map[0]] if token.map else "|"
+                if rows and "|" not in line:
+                    text_from = token.map[0] if token.map else None
+                    break
+                rows.append([])
+            elif token.type in ("th_open", "td_open") and rows:
+                style = str(token.attrs.get("style", ""))
+                if token.type == "th_open":
+                    aligns.append(style.removeprefix("text-align:"))
+                cell = self._tokens[i + 1]
+                rows[-1].append(_plain(self._nodes(cell), with_urls=True) if cell.children else "")
+        out = ["```", *_escape("\n".join(_aligned(rows, aligns))).split("\n"), "```"]
+        end = self._tokens[start].map
+        if text_from is not None and end is not None:
+            rest = [line.lstrip(" \t>") for line in self._lines[text_from : end[1]]]
+            out.extend(_indented(self._inline_text("\n".join(rest)), indent))
+        return out
+
+    def _footnotes(self, start: int, close: int) -> list[str]:
+        """Each note as `[1] text`, numbered as its references are."""
+        out: list[str] = []
+        for note in self._children(start, close):
+            body = self._blocks(note + 1, self._close[note], indent="", depth=0)
+            if any(line.strip() for line in body):
+                number = int(self._tokens[note].meta.get("id", 0)) + 1
+                out.extend([f"[{number}] {body[0]}".rstrip(), *body[1:]])
+        return out
+
+    def _html(self, html: str) -> list[str]:
+        """HTML is shown as text (Slack renders none), comments dropped; Markdown
+        inside an HTML block renders as in a paragraph."""
+        text = _COMMENT.sub("", html).strip("\n")
+        return self._inline_text(text) if text.strip() else []
+
+    def _inline_text(self, text: str) -> list[str]:
+        tokens = _MARKDOWN.parseInline(text, self._env)
+        return self._inline(tokens[0]) if tokens else []
+
+    def _children(self, start: int, close: int) -> list[int]:
+        """Indices of the tokens that open the direct children of tokens[start]."""
+        indices, i = [], start + 1
+        while i < close:
+            indices.append(i)
+            i = self._close.get(i, i) + 1
+        return indices
+
+    # --- inline ---------------------------------------------------------------
+
+    def _inline(self, token: Token, *, heading: bool = False) -> list[str]:
+        nodes = self._nodes(token)
+        if heading:
+            nodes = [_Span("strong", nodes)]
+        segments: list[tuple[str, str]] = []
+        _emit(nodes, frozenset(), segments)
+        return _finish(segments).split("\n")
+
+    def _nodes(self, token: Token) -> list[_Node]:
+        return _tree(token.children or [])
 
 
-def _width(indent: str) -> int:
-    return len(indent.expandtabs(4))
+def _closing_indices(tokens: list[Token]) -> dict[int, int]:
+    """For each opening token's index, the index of the token that closes it."""
+    close: dict[int, int] = {}
+    open_at: list[int] = []
+    for index, token in enumerate(tokens):
+        if token.nesting == 1:
+            open_at.append(index)
+        elif token.nesting == -1 and open_at:
+            close[open_at.pop()] = index
+    for index in open_at:  # never left by markdown-it, but never a crash either
+        close[index] = len(tokens) - 1
+    return close
 
 
-def _block_line(line: str, lists: _Nesting, quoted_lists: _Nesting) -> str:
-    """One line outside code blocks and tables."""
-    if not line.strip():
-        return ""  # a blank line keeps lists open (loose lists)
-    quote = _QUOTE.match(line)
-    if quote:
-        # mrkdwn has one quote level: nested quotes are flattened.
-        inner = line[quote.end() :]
-        return f"> {_unquoted_line(inner, quoted_lists)}" if inner.strip() else ">"
-    quoted_lists.clear()
-    return _unquoted_line(line, lists)
+def _indented(lines: list[str], indent: str) -> list[str]:
+    return [f"{indent}{line}" if line else line for line in lines] if indent else lines
 
 
-def _unquoted_line(line: str, lists: _Nesting) -> str:
-    stripped = line.strip()
-    if _RULE.fullmatch(stripped):
-        lists.clear()
-        return RULE
-    heading = _HEADING.fullmatch(stripped)
-    if heading:
-        lists.clear()
-        return _inline(heading["text"] or "", heading=True)
-    bullet = _BULLET.fullmatch(line)
-    if bullet:
-        level = lists.item(_width(bullet["indent"]))
-        text = bullet["text"]
-        task = _TASK.match(text)
-        if task:
-            box = "☐" if task["mark"] == " " else "☑"
-            text = f"{box} {text[task.end() :]}"
-        return f"{_LEVEL * level}• {_inline(text)}".rstrip()
-    ordered = _ORDERED.fullmatch(line)
-    if ordered:
-        level = lists.item(_width(ordered["indent"]))
-        number = f"{ordered['num']}{ordered['delim']}"
-        return f"{_LEVEL * level}{number} {_inline(ordered['text'])}".rstrip()
-    width = _width(line[: len(line) - len(line.lstrip())])
-    if width == 0:
-        lists.clear()
-    return _LEVEL * lists.continuation(width) + _inline(stripped)
+def _code_block(code: str) -> list[str]:
+    """The language tag is dropped (mrkdwn has no highlighting), the content is only
+    escaped. An empty block would show bare fences, so it is not shown."""
+    if not code.strip():
+        return []
+    body = _escape(code.removesuffix("\n")).replace("```", _LONE_BACKTICK * 3)
+    return ["```", *body.split("\n"), "```"]
 
 
-def _code_block(lines: list[str], start: int, fence: re.Match[str], out: list[str]) -> int:
-    """Emit the fenced block opening at `start`; return the index after it.
-
-    The language tag is dropped (mrkdwn has no highlighting), the content is only
-    escaped, and a fence still open at the end of the text is closed here.
-    """
-    marker, indent = fence["marker"], _width(fence["indent"])
-    body: list[str] = []
-    i = start + 1
-    while i < len(lines):
-        close = _FENCE_CLOSE.fullmatch(lines[i])
-        if close and close["marker"][0] == marker[0] and len(close["marker"]) >= len(marker):
-            i += 1
-            break
-        body.append(_dedent(lines[i], indent))
-        i += 1
-    if any(line.strip() for line in body):  # an empty block would show bare fences
-        code = _escape("\n".join(body)).replace("```", _LONE_BACKTICK * 3)
-        out.append("```\n" + code + "\n```")
-    return i
-
-
-def _dedent(line: str, width: int) -> str:
-    """Remove up to `width` columns of indentation (the fence's own indentation)."""
-    line = line.expandtabs(4) if line[:1] == "\t" else line
-    spaces = len(line) - len(line.lstrip(" "))
-    return line[min(spaces, width) :]
-
-
-def _is_table(lines: list[str], i: int) -> bool:
-    return (
-        i + 1 < len(lines)
-        and "|" in lines[i]
-        and "|" in lines[i + 1]
-        and _TABLE_DELIMITER.fullmatch(lines[i]) is None
-        and _TABLE_DELIMITER.fullmatch(lines[i + 1]) is not None
-    )
-
-
-def _table(lines: list[str], start: int, out: list[str]) -> int:
-    """Emit a Markdown table as an aligned plain-text table in a code block."""
-    header = _cells(lines[start])
-    aligns = [_alignment(cell) for cell in _cells(lines[start + 1])]
-    rows = [header]
-    i = start + 2
-    while i < len(lines) and "|" in lines[i] and lines[i].strip():
-        rows.append(_cells(lines[i]))
-        i += 1
-    texts = [[_plain(_inline_nodes(cell), with_urls=True) for cell in row] for row in rows]
-    columns = max(len(row) for row in texts)
+def _aligned(rows: list[list[str]], aligns: list[str]) -> list[str]:
+    columns = max(len(row) for row in rows)
     widths = [
-        max((_display_width(row[c]) for row in texts if c < len(row)), default=0)
+        max((_display_width(row[c]) for row in rows if c < len(row)), default=0)
         for c in range(columns)
     ]
 
@@ -208,25 +336,7 @@ def _table(lines: list[str], start: int, out: list[str]) -> int:
         ]
         return " | ".join(cells).rstrip()
 
-    body = [render(texts[0]), "-+-".join("-" * w for w in widths)]
-    body.extend(render(row) for row in texts[1:])
-    out.append("```\n" + _escape("\n".join(body)) + "\n```")
-    return i
-
-
-def _cells(line: str) -> list[str]:
-    text = line.strip()
-    if text.startswith("|"):
-        text = text[1:]
-    if text.endswith("|") and not text.endswith("\\|"):
-        text = text[:-1]
-    return [cell.strip().replace("\\|", "|") for cell in _CELL_SPLIT.split(text)]
-
-
-def _alignment(cell: str) -> str:
-    if cell.startswith(":") and cell.endswith(":"):
-        return "center"
-    return "right" if cell.endswith(":") else ""
+    return [render(rows[0]), "-+-".join("-" * w for w in widths), *map(render, rows[1:])]
 
 
 def _display_width(text: str) -> int:
@@ -262,12 +372,6 @@ class _Code:
 
 
 @dataclass
-class _Link:
-    url: str
-    label: list[_Node] | None  # None for an autolink or a bare URL
-
-
-@dataclass
 class _Mention:
     """A Slack user or channel mention, `<@U123>` or `<#C123>`: passed through as it is.
     (`<!here>`-style broadcasts are not: they stay escaped text.)"""
@@ -276,17 +380,14 @@ class _Mention:
 
 
 @dataclass
-class _Delim:
-    """A run of `*`, `_` or `~~`, before it is paired (CommonMark's delimiter run)."""
+class _Break:
+    """A line break inside a paragraph."""
 
-    char: str
-    length: int
-    can_open: bool
-    can_close: bool
-    count: int = field(init=False)  # characters not yet used by a pair
 
-    def __post_init__(self) -> None:
-        self.count = self.length
+@dataclass
+class _Link:
+    url: str
+    label: list[_Node]
 
 
 @dataclass
@@ -295,287 +396,63 @@ class _Span:
     children: list[_Node]
 
 
-_Node = _Text | _Code | _Link | _Mention | _Delim | _Span
+_Node = _Text | _Code | _Mention | _Break | _Link | _Span
 
 
-def _inline(text: str, *, heading: bool = False) -> str:
-    nodes: list[_Node] = _inline_nodes(text)
-    if heading:
-        nodes = [_Span("strong", nodes)]
-    segments: list[tuple[str, str]] = []
-    _emit(nodes, frozenset(), segments)
-    return _finish(segments)
+def _tree(tokens: list[Token]) -> list[_Node]:
+    """markdown-it's flat inline tokens as nested nodes."""
+    root: list[_Node] = []
+    stack: list[tuple[Token, list[_Node]]] = []
+    current = root
+    for token in tokens:
+        kind = token.type
+        if token.nesting == 1:
+            stack.append((token, current))
+            current = []
+        elif token.nesting == -1:
+            if not stack:
+                continue
+            opened, parent = stack.pop()
+            parent.append(_opened_node(opened, current))
+            current = parent
+        elif kind in ("text", "text_special"):
+            if token.content:
+                current.append(_Text(token.content))
+        elif kind == "code_inline":
+            current.append(_Code(token.content))
+        elif kind in ("softbreak", "hardbreak"):
+            current.append(_Break())
+        elif kind == "image":
+            current.append(_Link(str(token.attrs.get("src", "")), _tree(token.children or [])))
+        elif kind == "footnote_ref":
+            current.append(_Text(f"[{int(token.meta.get('id', 0)) + 1}]"))
+        elif kind == "slack_mention":
+            current.append(_Mention(token.content))
+        elif kind == "html_inline" and not token.content.startswith("<!--"):
+            current.append(_Text(token.content))  # shown as text; comments are dropped
+    while stack:  # never left by markdown-it, but never a crash either
+        opened, parent = stack.pop()
+        parent.append(_opened_node(opened, current))
+        current = parent
+    return root
 
 
-def _inline_nodes(text: str) -> list[_Node]:
-    return _pair_delimiters(_parse(text))
-
-
-def _parse(s: str) -> list[_Node]:
-    """Tokenize one line: code spans, links, autolinks, URLs, delimiter runs, text."""
-    nodes: list[_Node] = []
-    buf: list[str] = []
-
-    def flush() -> None:
-        if buf:
-            nodes.append(_Text("".join(buf)))
-            buf.clear()
-
-    i, n = 0, len(s)
-    while i < n:
-        special = _SPECIAL.search(s, i)
-        if special is None:
-            buf.append(s[i:])
-            break
-        if special.start() > i:
-            buf.append(s[i : special.start()])
-            i = special.start()
-        c = s[i]
-        if c == "\\":
-            if i + 1 < n and s[i + 1] in _ASCII_PUNCT:
-                buf.append(s[i + 1])
-                i += 2
-            else:
-                buf.append(c)
-                i += 1
-        elif c == "`":
-            run_end = _run_end(s, i)
-            close = _code_close(s, run_end, run_end - i)
-            if close is None:  # CommonMark: an unmatched run is literal backticks
-                buf.append(s[i:run_end])
-                i = run_end
-            else:
-                flush()
-                nodes.append(_Code(_code_content(s[run_end:close])))
-                i = close + (run_end - i)
-        elif c == "[" or (c == "!" and s.startswith("[", i + 1)):
-            link = _link_at(s, i + 1 if c == "!" else i)
-            if link is None:
-                buf.append(c)
-                i += 1
-            else:
-                label, url, i = link
-                flush()
-                nodes.append(_Link(url, _inline_nodes(label)))
-        elif c == "<" and (mention := _MENTION.match(s, i)):
-            flush()
-            nodes.append(_Mention(mention[0]))
-            i = mention.end()
-        elif c == "<":
-            auto = _AUTOLINK.match(s, i)
-            email = None if auto else _EMAIL_AUTOLINK.match(s, i)
-            if auto:
-                flush()
-                nodes.append(_Link(auto[1], None))
-                i = auto.end()
-            elif email:
-                flush()
-                nodes.append(_Link("mailto:" + email[1], [_Text(email[1])]))
-                i = email.end()
-            else:
-                buf.append(c)
-                i += 1
-        elif c in "hH":
-            url = _bare_url(s, i)
-            if url:
-                flush()
-                nodes.append(_Link(url, None))
-                i += len(url)
-            else:
-                buf.append(c)
-                i += 1
-        elif c in "*_~":
-            run_end = _run_end(s, i)
-            if c == "~" and run_end - i != 2:  # only `~~` strikes through
-                buf.append(s[i:run_end])
-            else:
-                flush()
-                before = s[i - 1] if i > 0 else " "
-                after = s[run_end] if run_end < n else " "
-                nodes.append(_delimiter(c, run_end - i, before, after))
-            i = run_end
-        else:  # "!" not followed by "["
-            buf.append(c)
-            i += 1
-    flush()
-    return nodes
-
-
-def _run_end(s: str, i: int) -> int:
-    j = i
-    while j < len(s) and s[j] == s[i]:
-        j += 1
-    return j
-
-
-def _code_close(s: str, start: int, length: int) -> int | None:
-    """Start of the next run of exactly `length` backticks at or after `start`."""
-    for run in _BACKTICKS.finditer(s, start):
-        if len(run[0]) == length:
-            return run.start()
-    return None
-
-
-def _code_content(raw: str) -> str:
-    # CommonMark strips one space on each side, so `` `x` `` can hold a backtick.
-    if len(raw) >= 2 and raw[0] == " " and raw[-1] == " " and raw.strip(" "):
-        return raw[1:-1]
-    return raw
-
-
-def _link_at(s: str, i: int) -> tuple[str, str, int] | None:
-    """Parse `[label](url "title")` starting at `s[i] == "["`: label, url, end."""
-    if s.find("](", i) == -1:  # cheap exit, so a line of stray brackets stays linear
-        return None
-    n, depth, j = len(s), 0, i
-    while j < n:
-        c = s[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "`":
-            run_end = _run_end(s, j)
-            close = _code_close(s, run_end, run_end - j)
-            j = run_end if close is None else close + (run_end - j)
-            continue
-        if c == "[":
-            depth += 1
-        elif c == "]":
-            depth -= 1
-            if depth == 0:
-                break
-        j += 1
-    if j >= n or not s.startswith("(", j + 1):
-        return None
-    label, k = s[i + 1 : j], _skip_spaces(s, j + 2)
-    if s.startswith("<", k):
-        end = s.find(">", k + 1)
-        if end == -1:
-            return None
-        url, k = s[k + 1 : end], end + 1
-    else:
-        destination = _DESTINATION.match(s, k)
-        assert destination is not None  # the pattern matches the empty string
-        url, k = destination[0], destination.end()
-    k = _skip_spaces(s, k)
-    if k < n and s[k] in "\"'(":  # a title, which mrkdwn cannot show
-        end = s.find(")" if s[k] == "(" else s[k], k + 1)
-        if end == -1:
-            return None
-        k = _skip_spaces(s, end + 1)
-    if k < n and s[k] == ")":
-        return label, _BACKSLASH_ESCAPE.sub(r"\1", url), k + 1
-    return None
-
-
-def _skip_spaces(s: str, i: int) -> int:
-    while i < len(s) and s[i] in " \t":
-        i += 1
-    return i
-
-
-def _bare_url(s: str, i: int) -> str:
-    """The URL starting at `s[i]`, without trailing punctuation; "" if none."""
-    if i > 0 and (s[i - 1].isalnum() or s[i - 1] in "/@"):
-        return ""
-    match = _BARE_URL.match(s, i)
-    if match is None:
-        return ""
-    url = match[0]
-    while url:
-        last = url[-1]
-        if last in _URL_TRAILER or (last == ")" and url.count("(") < url.count(")")):
-            url = url[:-1]
-        else:
-            break
-    return url if len(url) > len("https://") else ""
-
-
-def _delimiter(char: str, length: int, before: str, after: str) -> _Delim:
-    """A delimiter run with CommonMark's flanking rules (`_` stays literal inside words)."""
-    left = not after.isspace() and (not _is_punct(after) or before.isspace() or _is_punct(before))
-    right = not before.isspace() and (not _is_punct(before) or after.isspace() or _is_punct(after))
-    if char == "_":
-        return _Delim(
-            char,
-            length,
-            left and (not right or _is_punct(before)),
-            right and (not left or _is_punct(after)),
-        )
-    return _Delim(char, length, left, right)
-
-
-def _is_punct(char: str) -> bool:
-    return unicodedata.category(char)[0] in "PS"
-
-
-def _pair_delimiters(nodes: list[_Node]) -> list[_Node]:
-    """CommonMark's "process emphasis": pair delimiter runs into spans.
-
-    Left to right on a stack; a closer wraps everything above its opener.
-    """
-    stack: list[_Node] = []
-    # Per kind of closer, how far down the stack an opener may still be: below
-    # it, none is (CommonMark's "openers_bottom"), so unpaired runs stay linear.
-    bottoms: dict[tuple[str, bool, int], int] = {}
-    for node in nodes:
-        while isinstance(node, _Delim) and node.can_close and node.count:
-            key = (node.char, node.can_open, node.length % 3)
-            j = _opener_index(stack, node, bottoms.get(key, 0))
-            if j < 0:
-                bottoms[key] = len(stack)
-                break
-            opener = stack[j]
-            assert isinstance(opener, _Delim)
-            used = 2 if opener.count >= 2 and node.count >= 2 else 1
-            opener.count -= used
-            node.count -= used
-            kind = "strike" if node.char == "~" else "strong" if used == 2 else "emph"
-            span = _Span(kind, stack[j + 1 :])
-            del stack[j + 1 :]
-            if opener.count == 0:
-                stack.pop()
-            stack.append(span)
-            for other, bottom in bottoms.items():
-                bottoms[other] = min(bottom, len(stack) - 1)
-        if not (isinstance(node, _Delim) and node.count == 0):
-            stack.append(node)
-    return stack
-
-
-def _opener_index(stack: list[_Node], closer: _Delim, bottom: int) -> int:
-    for j in range(len(stack) - 1, bottom - 1, -1):
-        candidate = stack[j]
-        if isinstance(candidate, _Delim) and _pairs(candidate, closer):
-            return j
-    return -1
-
-
-def _pairs(opener: _Delim, closer: _Delim) -> bool:
-    if opener.char != closer.char or not opener.can_open or not opener.count:
-        return False
-    # CommonMark's "rule of 3", so that `*a**b*` and `**a*b***` pair as people expect.
-    both = opener.can_close or closer.can_open
-    total = opener.length + closer.length
-    return not (both and total % 3 == 0 and (opener.length % 3 or closer.length % 3))
-
-
-def _leftover(delim: _Delim) -> str:
-    """What is shown of an unpaired delimiter: never a `**` (partial or stray bold)."""
-    if delim.char == "*" and delim.length >= 2:
-        return ""
-    return delim.char * delim.count
+def _opened_node(opened: Token, children: list[_Node]) -> _Node:
+    if opened.type == "link_open":
+        return _Link(str(opened.attrs.get("href", "")), children)
+    kind = _SPANS.get(opened.type.removesuffix("_open"))
+    return _Span(kind, children) if kind else _Span("none", children)
 
 
 def _emit(nodes: list[_Node], active: frozenset[str], out: list[tuple[str, str]]) -> None:
-    """Append (text, role) segments; role is "text", "code", "open" or "close"."""
+    """Append (text, role) segments; role is "text", "code", "break", "open" or "close"."""
     for node in _merged(nodes):
         if isinstance(node, _Text):
             out.append((_escape(node.value).replace("`", _LONE_BACKTICK), "text"))
-        elif isinstance(node, _Delim):
-            out.append((_leftover(node), "text"))
         elif isinstance(node, _Mention):
             out.append((node.value, "text"))
+        elif isinstance(node, _Break):
+            out.append(("\n", "break"))
         elif isinstance(node, _Code):
             code = _escape(node.value).replace("`", _LONE_BACKTICK)
             out.append((f"`{code}`", "code"))
@@ -585,18 +462,35 @@ def _emit(nodes: list[_Node], active: frozenset[str], out: list[tuple[str, str]]
                 _emit(node.label or [_Text(url)], active, out)
                 continue
             target = _escape(url).replace(" ", "%20").replace("|", "%7C").replace("**", "%2A%2A")
-            label = _escape(_plain(node.label)) if node.label else ""
+            label = _escape(" ".join(_plain(node.label).split()))
             shown = f"<{target}|{label}>" if label and label != target else f"<{target}>"
             out.append((shown, "text"))
         else:
             inner: list[tuple[str, str]] = []
             _emit(node.children, active | {node.kind}, inner)
-            # Nested same-kind spans (`# **x**`) would double the marks; empty ones show them.
-            if node.kind in active or not any(text.strip() for text, _ in inner):
+            mark = _MARKS.get(node.kind)
+            # Nested same-kind spans (`# **x**`) would double the marks.
+            if mark is None or node.kind in active:
                 out.extend(inner)
             else:
-                mark = _MARKS[node.kind]
-                out.extend([(mark, "open"), *inner, (mark, "close")])
+                _wrap(inner, mark, out)
+
+
+def _wrap(inner: list[tuple[str, str]], mark: str, out: list[tuple[str, str]]) -> None:
+    """Put marks around each line of `inner` (mrkdwn emphasis ends at a line end),
+    but not around nothing: empty marks would show."""
+    line: list[tuple[str, str]] = []
+    for segment in [*inner, ("", "end")]:
+        if segment[1] not in ("break", "end"):
+            line.append(segment)
+            continue
+        if any(text.strip() for text, _ in line):
+            out.extend([(mark, "open"), *line, (mark, "close")])
+        else:
+            out.extend(line)
+        if segment[1] == "break":
+            out.append(segment)
+        line = []
 
 
 def _merged(nodes: list[_Node]) -> list[_Node]:
@@ -646,12 +540,12 @@ def _plain(nodes: list[_Node], *, with_urls: bool = False) -> str:
     for node in nodes:
         if isinstance(node, _Text | _Code | _Mention):
             out.append(node.value)
-        elif isinstance(node, _Delim):
-            out.append(_leftover(node))
+        elif isinstance(node, _Break):
+            out.append(" ")
         elif isinstance(node, _Span):
             out.append(_plain(node.children, with_urls=with_urls))
         else:
-            label = _plain(node.label) if node.label else ""
+            label = _plain(node.label)
             if not label:
                 out.append(node.url)
             elif with_urls and _SCHEME.match(node.url) and label != node.url:

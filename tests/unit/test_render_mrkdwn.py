@@ -132,9 +132,17 @@ def test_pipe_lines_without_delimiter_row_are_text() -> None:
         ("Here:\n``", "Here:\n\u02cb\u02cb"),
         ("Read [the docs](https://exa", "Read [the docs](<https://exa>"),
         ("| a | b |", "| a | b |"),
-        ("| a | b |\n|--", "```\na | b\n--+--\n```"),
+        # GFM: a table needs a delimiter row with as many cells as its header row.
+        ("| a | b |\n|--", "| a | b |\n|--"),
+        ("| a | b |\n|---|-", "```\na | b\n--+--\n```"),
         ("1. first\n2.", "1. first\n2."),
         ("- ", "•"),
+        # a list on its way under a paragraph, not a heading's underline
+        ("Steps:\n-", "Steps:"),
+        ("Steps:\n- ", "Steps:"),
+        ("Steps:\n- a", "Steps:\n• a"),
+        ("> Steps:\n> -", "> Steps:"),
+        ("Heading\n--", "*Heading*"),
     ],
 )
 def test_partial_text_while_streaming(partial: str, expected: str) -> None:
@@ -178,7 +186,8 @@ def test_never_raises_and_escapes_text(text: str) -> None:
 
 @given(st.text(alphabet=st.characters(blacklist_characters="`")))
 def test_no_doubled_stars_without_code(text: str) -> None:
-    assert "**" not in to_mrkdwn(text)
+    # Code blocks need no backtick (`~~~` fences, indented code) and keep `**` as written.
+    assert "**" not in _outside_code(to_mrkdwn(text))
 
 
 @given(_MARKDOWNISH)
@@ -200,3 +209,176 @@ def test_no_raw_angle_brackets_outside_links(text: str) -> None:
 def test_code_blocks_balanced(text: str) -> None:
     fences = [line for line in to_mrkdwn(text).split("\n") if line.startswith("```")]
     assert len(fences) % 2 == 0
+
+
+# --- what the hand-written parser got wrong (issue 11) ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        # reference-style links and images resolve; their definitions are not shown
+        (
+            "See [the docs][docs] and ![the logo][logo].\n\n"
+            "[docs]: https://x.io/docs\n"
+            '[logo]: https://x.io/logo.png "Logo"',
+            "See <https://x.io/docs|the docs> and <https://x.io/logo.png|the logo>.",
+        ),
+        (
+            "[Docs][] and [docs]\n\n[DOCS]: https://x.io",
+            "<https://x.io|Docs> and <https://x.io|docs>",
+        ),
+        ("[a][missing]", "[a][missing]"),
+        ("[id]: https://x.io\n\ntext", "text"),
+        # HTML comments are dropped, inline and as blocks, even unclosed at the end
+        ("a <!-- hidden --> b", "a  b"),
+        ("<!-- note to self -->\ntext", "text"),
+        ("one\n\n<!--\nhidden\n\nstill hidden\n-->\n\ntwo", "one\n\ntwo"),
+        ("text\n\n<!-- unfinished", "text"),
+        # other HTML is shown as text, and Markdown inside an HTML block still renders
+        ("<div>\n**x** & y\n</div>", "&lt;div&gt;\n*x* &amp; y\n&lt;/div&gt;"),
+        # a lazy continuation line stays in its quote
+        ("> quoted\nlazy line\n\nafter", "> quoted\n> lazy line\n\nafter"),
+        ("> - item\ncontinued", "> • item\n>     continued"),
+        # footnotes become numbers, the notes listed at the end
+        (
+            "Claim[^1] and more[^note], again[^1].\n\n[^1]: Source one.\n[^note]: Source **two**.",
+            "Claim[1] and more[2], again[1].\n\n[1] Source one.\n[2] Source *two*.",
+        ),
+        ("Streaming[^1] and", "Streaming[1] and"),
+        # Slack's own link syntax, as a model may write it
+        ("<https://x.io/a_b|the docs> & more", "<https://x.io/a_b|the docs> &amp; more"),
+        # entities are text, escaped again for mrkdwn
+        ("&amp; &lt;b&gt; &copy;", "&amp; &lt;b&gt; ©"),
+    ],
+)
+def test_commonmark_cases(markdown: str, expected: str) -> None:
+    assert to_mrkdwn(markdown) == expected
+
+
+def test_emphasis_never_spans_lines() -> None:
+    # mrkdwn emphasis ends at a line end, so each line gets its own marks.
+    assert to_mrkdwn("**bold\ntext** and _it\nalic_") == "*bold*\n*text* and _it_\n_alic_"
+
+
+def test_table_ends_at_a_line_without_pipes() -> None:
+    markdown = "| a | b |\n|---|---|\n| 1 | 2 |\nafter *that*\n| x |"
+    assert to_mrkdwn(markdown) == "```\na | b\n--+--\n1 | 2\n```\nafter _that_\n| x |"
+
+
+# --- every streamed prefix of every input renders well-formed mrkdwn ------------------
+
+_CONSTRUCT = re.compile(
+    r"<(?:[a-zA-Z][a-zA-Z0-9+.\-]*:[^<>\s|]*(?:\|[^<>]*)?"  # a link, with or without label
+    r"|@[UW][A-Z0-9]+(?:\|[^<>|]*)?|#C[A-Z0-9]+(?:\|[^<>|]*)?)>"  # a mention
+)
+_ENTITY_OR_NOT_AMP = re.compile(r"&(?!amp;|lt;|gt;)")
+_MIXED_ANSWER = """\
+## Plan for *today*
+
+Here is what we'll do, step by step[^why]:
+
+1. Read `config.py` and the **docs** at https://x.io/docs_v2.
+2. Ask <@U12345> in <#C9999|general> about [the schema][schema].
+   - check _snake_case_names_ & <div> tags
+   - [ ] open a ticket
+3) Compare ~~old~~ new:
+
+> **Note:** quoted text
+that continues lazily, with a [link](https://x.io/a?b=1&c=2 "title").
+
+```python
+def f(x):
+    return x ** 2 < 10 & True
+```
+
+| Step | Owner | Link |
+|:-----|------:|:----:|
+| 1 | **me** | [a](https://x.io) |
+| 2 | you | <b> |
+
+<!-- not for the reader -->
+Heading
+-------
+
+    indented code *not* emphasis
+
+![diagram][schema] and a hard\\
+break, an image ![cat](https://x.io/cat.png), and one more.
+
+[schema]: https://x.io/schema "Schema"
+[^why]: Because **it is** in the plan.
+"""
+
+
+def _inputs() -> list[str]:
+    """Every Markdown input this module tests, and a mixed answer."""
+    inputs = [_MIXED_ANSWER]
+    for test in (test_rule, test_partial_text_while_streaming, test_commonmark_cases):
+        for mark in getattr(test, "pytestmark", []):
+            if mark.name == "parametrize":
+                inputs.extend(str(case[0]) for case in mark.args[1])
+    return inputs
+
+
+def _assert_well_formed(mrkdwn: str) -> None:
+    fences = [line for line in mrkdwn.split("\n") if line.removeprefix("> ").startswith("```")]
+    assert len(fences) % 2 == 0, "unbalanced code fences"
+    assert "**" not in _outside_code(mrkdwn), "a doubled star"
+    assert not _ENTITY_OR_NOT_AMP.search(mrkdwn), "an unescaped &"
+    rest = _CONSTRUCT.sub("", mrkdwn)
+    assert "<" not in rest, "an unescaped <"
+    rest = "\n".join(line[1:] if line.startswith(">") else line for line in rest.split("\n"))
+    assert ">" not in rest, "an unescaped >"
+
+
+def test_every_prefix_of_every_input_renders_well_formed() -> None:
+    inputs = _inputs()
+    assert len(inputs) > 80
+    for text in inputs:
+        for end in range(len(text) + 1):
+            prefix = text[:end]
+            try:
+                _assert_well_formed(to_mrkdwn(prefix))
+            except AssertionError as error:
+                raise AssertionError(f"{error} for {prefix!r}: {to_mrkdwn(prefix)!r}") from None
+
+
+def test_mixed_answer() -> None:
+    assert to_mrkdwn(_MIXED_ANSWER) == (
+        "*Plan for _today_*\n"
+        "\n"
+        "Here is what we'll do, step by step[1]:\n"
+        "\n"
+        "1. Read `config.py` and the *docs* at <https://x.io/docs_v2>.\n"
+        "2. Ask <@U12345> in <#C9999|general> about <https://x.io/schema|the schema>.\n"
+        "    • check _snake_case_names_ &amp; &lt;div&gt; tags\n"
+        "    • ☐ open a ticket\n"
+        "3) Compare ~old~ new:\n"
+        "\n"
+        "> *Note:* quoted text\n"
+        "> that continues lazily, with a <https://x.io/a?b=1&amp;c=2|link>.\n"
+        "\n"
+        "```\n"
+        "def f(x):\n"
+        "    return x ** 2 &lt; 10 &amp; True\n"
+        "```\n"
+        "\n"
+        "```\n"
+        "Step | Owner |       Link\n"
+        "-----+-------+-----------------\n"
+        "1    |    me | a (https://x.io)\n"
+        "2    |   you |       &lt;b&gt;\n"
+        "```\n"
+        "\n"
+        "*Heading*\n"
+        "\n"
+        "```\n"
+        "indented code *not* emphasis\n"
+        "```\n"
+        "\n"
+        "<https://x.io/schema|diagram> and a hard\n"
+        "break, an image <https://x.io/cat.png|cat>, and one more.\n"
+        "\n"
+        "[1] Because *it is* in the plan."
+    )
