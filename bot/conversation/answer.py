@@ -379,7 +379,7 @@ class Conversation:
                 note=note,
                 extra=extra,
             )
-            progress.offer(Answer())  # the answer's message is there: keep where
+            progress.placed()
             events = self._model.stream(request)
             outcome = await self._stream(events, delivery, stop, turn.key, progress, Answer())
             error = outcome.error

@@ -52,7 +52,6 @@ class Progress:
         self.sequence = sequence
         self._shown = (sequence, self.answer)  # what Slack shows, and the event it is from
         self._kept_id = self.answer.response_id
-        self._kept_place: dict[str, Any] | None = None
         self._dirty = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -70,8 +69,12 @@ class Progress:
             self.sequence = sequence
         if not self._shown[1].text and not answer.text:
             self._shown = (self.sequence, answer)  # nothing to show yet: resume from here
-        if answer.response_id != self._kept_id or self._delivery.place() != self._kept_place:
-            self._write()
+        if answer.response_id != self._kept_id:
+            self._write()  # a successor needs the id at once
+
+    def placed(self) -> None:
+        """The answer's message is there (or its start is): keep where, at once."""
+        self._write()
 
     async def showing(self, text: str) -> None:
         """The delivery is about to send `text`: kept first, as what a successor starts from."""
@@ -104,7 +107,7 @@ class Progress:
         except Exception as error:  # the database may be briefly away: the next write catches up
             log.warning("could not keep an answer's progress: %s", type(error).__name__)
             return
-        self._kept_id, self._kept_place = response_id, place
+        self._kept_id = response_id
 
     async def close(self, *, keep: bool = False) -> None:
         """Stop writing; with `keep`, write the latest state first (the answer is left for a

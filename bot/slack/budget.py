@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.slack.calls import SlackCall
+from bot.store.slack_calls import wait_for_room
 
 
 @dataclass(frozen=True)
@@ -83,18 +84,10 @@ class MemoryLedger:
         window = self._windows.setdefault(key, deque())
         while window and window[0] <= now - seconds:
             window.popleft()
-        return count_in(window, now, calls - keep, seconds)
-
-
-def count_in(window: deque[float], now: float, room: int, seconds: float) -> float:
-    """Take one call in `window` (call times, oldest first, all within `seconds`) if it
-    holds fewer than `room`: 0; else the seconds until it would."""
-    if len(window) < room:
-        window.append(now)
-        return 0.0
-    if room <= 0:
-        return seconds
-    return max(window[len(window) - room] + seconds - now, 0.01)
+        wait = wait_for_room(window, now, calls - keep, seconds)
+        if not wait:
+            window.append(now)
+        return wait
 
 
 class Deferred(Exception):

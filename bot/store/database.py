@@ -38,6 +38,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def lock_id_of(key: str) -> int:
+    """A PostgreSQL advisory lock id for `key`."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 class Database:
     """Runs transactions; `lock(key)` orders work on one key across workers;
     `publish`/`subscribe` carry short messages between workers."""
@@ -127,8 +133,7 @@ class AsyncPostgres(Database):
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-        lock_id = int.from_bytes(digest, "big", signed=True)
+        lock_id = lock_id_of(key)
         async with self._engine.connect() as connection:
             # Autocommit: held for a whole answer, the connection must not sit "idle in
             # transaction" (servers may end such sessions).

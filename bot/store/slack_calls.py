@@ -10,29 +10,28 @@ leave a place for every live answer's final write.
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.store.store import Store
+from bot.store.database import lock_id_of
+from bot.store.store import Store, insert_into
 from bot.store.tables import slack_calls, slack_workers
 
 # A worker not heard of for this long has stopped (or crashed): its answers no longer count.
 WORKER_GONE = 120.0
 
 
-def _lock_id(key: str) -> int:
-    digest = hashlib.blake2b(f"slack_calls:{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _insert(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(slack_workers)
+def wait_for_room(window: Sequence[float], now: float, room: int, seconds: float) -> float:
+    """0 when `window` (call times, oldest first, all within `seconds`) holds fewer than
+    `room` calls; else the seconds until it would."""
+    if len(window) < room:
+        return 0.0
+    if room <= 0:
+        return seconds
+    return max(window[len(window) - room] + seconds - now, 0.01)
 
 
 class SlackCallLedger:
@@ -51,12 +50,12 @@ class SlackCallLedger:
 
         def work(conn: Connection) -> float:
             if conn.dialect.name == "postgresql":
-                conn.execute(select(func.pg_advisory_xact_lock(_lock_id(key))))
+                conn.execute(select(func.pg_advisory_xact_lock(lock_id_of(f"slack_calls:{key}"))))
             now = time.time()
             elsewhere = _live_elsewhere(conn, self.worker, team, now) if keep > 0 else 0
             room = calls - keep - elsewhere
             conn.execute(
-                _insert(conn)
+                insert_into(conn, slack_workers)
                 .values(worker=self.worker, team_id=team, live=live, seen_at=now)
                 .on_conflict_do_update(
                     index_elements=["worker", "team_id"], set_={"live": live, "seen_at": now}
@@ -67,12 +66,10 @@ class SlackCallLedger:
             window = [float(at) for at in conn.scalars(
                 select(slack_calls.c.at).where(mine).order_by(slack_calls.c.at)
             )]  # fmt: skip
-            if len(window) < room:
+            wait = wait_for_room(window, now, room, seconds)
+            if not wait:
                 conn.execute(slack_calls.insert().values(key=key, at=now))
-                return 0.0
-            if room <= 0:
-                return seconds
-            return max(window[len(window) - room] + seconds - now, 0.01)
+            return wait
 
         return await self._store.run(work)
 

@@ -81,7 +81,7 @@ def _place(team_id: str, channel_id: str, thread_ts: str) -> tuple[Any, ...]:
     )
 
 
-def _insert(conn: Connection, table: Any) -> Any:
+def insert_into(conn: Connection, table: Any) -> Any:
     """INSERT with the dialect's ON CONFLICT support (both engines have it)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
@@ -110,7 +110,7 @@ def _touch_thread(
     changes: dict[str, Any] = {"updated_at": at, **({"chain_head": head} if head else {})}
     # One atomic upsert on both engines: two workers cannot create a thread twice.
     thread_id = conn.scalar(
-        _insert(conn, threads)
+        insert_into(conn, threads)
         .values(
             team_id=team_id,
             channel_id=channel_id,
@@ -279,7 +279,7 @@ class Store:
         def work(conn: Connection) -> None:
             at = now()
             conn.execute(
-                _insert(conn, feedback)
+                insert_into(conn, feedback)
                 .values(
                     response_id=response_id,
                     team_id=team_id,
@@ -387,7 +387,7 @@ class Store:
         def work(conn: Connection) -> None:
             thread_id = _touch_thread(conn, team_id, channel_id, thread_ts)
             conn.execute(
-                _insert(conn, heard_messages)
+                insert_into(conn, heard_messages)
                 .values(thread_id=thread_id, user_id=user_id, message_ts=ts, text=text, at=now())
                 .on_conflict_do_nothing()
             )
@@ -444,7 +444,7 @@ def _start_assistant_thread(
     conn: Connection, channel_id: str, thread_ts: str, viewing: str | None
 ) -> None:
     conn.execute(
-        _insert(conn, assistant_threads)
+        insert_into(conn, assistant_threads)
         .values(
             channel_id=channel_id,
             thread_ts=thread_ts,
