@@ -13,6 +13,7 @@ from bot.settings import Settings
 from tests.e2e.harness import BotHandle, SlackSender, SocketSender
 from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack
+from tests.support.process import BotProcess
 
 StartBot = Callable[..., Awaitable[BotHandle]]
 
@@ -108,3 +109,34 @@ async def slack(signing_secret: str, fake_slack: FakeSlack) -> AsyncIterator[Sla
 def socket(fake_slack: FakeSlack) -> SocketSender:
     """Pushes Socket Mode envelopes to a bot connected to `fake_slack`, and waits for acks."""
     return SocketSender(fake_slack)
+
+
+StartProcess = Callable[..., Awaitable[BotProcess]]
+
+
+@pytest.fixture
+async def bot_process(
+    fake_slack: FakeSlack, fake_model: FakeModel, signing_secret: str, tmp_path: Path
+) -> AsyncIterator[StartProcess]:
+    """`await bot_process(**overrides)` starts `python -m bot`; all share one database."""
+    started: list[BotProcess] = []
+
+    async def start(**overrides: Any) -> BotProcess:
+        settings = {
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": signing_secret,
+            "OPENAI_API_KEY": "sk-test-key",
+            "SLACK_API_URL": fake_slack.url,
+            "OPENAI_BASE_URL": fake_model.url,
+            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
+            "BOT_UPDATE_INTERVAL": "0.2",
+            **overrides,
+        }
+        process = BotProcess(settings, tmp_path)
+        started.append(process)
+        await process.start()
+        return process
+
+    yield start
+    for process in started:
+        await process.close()

@@ -6,48 +6,14 @@ Slack message."""
 from __future__ import annotations
 
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-from typing import Any
-
-import pytest
 
 from bot.conversation import notices
+from tests.e2e.conftest import StartProcess
 from tests.e2e.harness import SlackSender
 from tests.e2e.payloads import mention
 from tests.fakes.responses_api import FakeModel, Script, answer
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.support.process import BotProcess
-
-StartProcess = Callable[..., Awaitable[BotProcess]]
-
-
-@pytest.fixture
-async def bot_process(
-    fake_slack: FakeSlack, fake_model: FakeModel, signing_secret: str, tmp_path: Path
-) -> AsyncIterator[StartProcess]:
-    """`await bot_process(**overrides)` starts `python -m bot`; all share one database."""
-    started: list[BotProcess] = []
-
-    async def start(**overrides: Any) -> BotProcess:
-        settings = {
-            "SLACK_BOT_TOKEN": "xoxb-test-token",
-            "SLACK_SIGNING_SECRET": signing_secret,
-            "OPENAI_API_KEY": "sk-test-key",
-            "SLACK_API_URL": fake_slack.url,
-            "OPENAI_BASE_URL": fake_model.url,
-            "DATABASE_URL": f"sqlite:///{tmp_path}/bot.db",
-            "BOT_UPDATE_INTERVAL": "0.2",
-            **overrides,
-        }
-        process = BotProcess(settings, tmp_path)
-        started.append(process)
-        await process.start()
-        return process
-
-    yield start
-    for process in started:
-        await process.close()
 
 
 def words(count: int) -> tuple[Script, str]:

@@ -803,3 +803,34 @@ async def test_a_placeholder_slack_refuses_as_markdown_goes_as_mrkdwn(
     [message] = await answer_in(bot, fake_slack, "C1", top["ts"])
     assert message.visible == "Fine, *really*."
     assert not message.blocks
+
+
+async def test_an_answer_whose_response_is_gone_upstream_is_finished_as_interrupted(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot()
+    first, script = await first_turn(bot, slack, fake_slack, fake_model)
+    words = [f"w{i} " for i in range(30)]
+    long = answer("".join(words), chunks=words, delay=0.1)
+    fake_model.enqueue(long)
+    await slack.event(bot, mention("<@UBOT> a long one", thread_ts=first["ts"]))
+    await fake_slack.wait_for(
+        lambda: "w1" in fake_slack.thread_text("C1", first["ts"]), what="the first words"
+    )
+    bot.stopped = True
+    await bot.bot.stop(grace=0.1)
+    fake_model.runs.clear()  # the API no longer has the response (expired, or lost)
+
+    again = await start_bot()
+    [_, message] = fake_slack.thread_messages("C1", first["ts"])
+    await fake_slack.wait_for(
+        lambda: message.visible.endswith(f"_{notices.INTERRUPTED}_"), what="the notice"
+    )
+    await again.idle()
+    assert message.visible.startswith("w0 w1") and "w29" not in message.visible
+    assert block_ids(message) == []  # no Stop button left behind
+    assert fake_model.resumed == [(long.response_id, fake_model.resumed[0][1])]
+    # The chain stays on the last stored response.
+    assert await next_turn_chains_on(again, slack, fake_slack, fake_model, first, 3) == (
+        script.response_id
+    )

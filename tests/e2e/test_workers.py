@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.e2e.conftest import StartBot
+from tests.e2e.conftest import StartBot, StartProcess
 from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender, new_event_id
 from tests.e2e.payloads import mention
@@ -121,3 +122,36 @@ async def test_stop_pressed_on_another_worker_stops_the_answer(
                 value=f'{{"turn": "T1:C1:{top["ts"]}", "asker": "U1"}}')  # fmt: skip
     await fake_slack.wait_for(lambda: bool(ephemerals_to(fake_slack, "U1")), what="the reply")
     assert ephemerals_to(fake_slack, "U1") == ["That answer has already finished."]
+
+
+async def test_a_killed_worker_s_answer_is_taken_over_by_another_worker(
+    database: str,
+    start_bot: StartBot,
+    bot_process: StartProcess,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    lease = {"DATABASE_URL": database, "BOT_ANSWER_LEASE": "1"}
+    doomed = await bot_process(**lease)
+    survivor = await start_bot(**lease)  # runs on, and looks for answers left behind
+    parts = [f"w{i} " for i in range(30)]
+    script = answer("".join(parts), chunks=parts, delay=0.1)
+    fake_model.enqueue(script)
+    top = mention("<@UBOT> a long one")
+    await slack.event(doomed, top)
+    await fake_slack.wait_for(lambda: "w1" in fake_slack.thread_text("C1", top["ts"]))
+    await doomed.signal(signal.SIGKILL)
+
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    full = "".join(parts).strip()
+    await fake_slack.wait_for(lambda: message.visible == full, 15, "the resumed answer")
+    await survivor.idle()
+    assert fake_slack.thread_messages("C1", top["ts"]) == [message]
+    assert [r for r, _ in fake_model.resumed] == [script.response_id]
+    assert len(fake_model.requests) == 1
+    engine = create_async_engine(database)
+    async with engine.connect() as conn:
+        head = await conn.scalar(text("SELECT chain_head FROM threads"))
+    await engine.dispose()
+    assert head == script.response_id
