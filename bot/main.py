@@ -99,7 +99,7 @@ class Bot:
     async def _start(self, settings: Settings, host: str) -> None:
         try:
             self._store = await Store.open(
-                settings.DATABASE_URL, concurrency=settings.BOT_MAX_CONCURRENT_ANSWERS
+                settings.DATABASE_URL, connections=settings.BOT_DATABASE_CONNECTIONS
             )
         except Exception as error:
             raise StartupError(
@@ -172,14 +172,15 @@ class Bot:
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())
+        # Socket Mode still listens on PORT, for /healthz: platforms check a web process.
+        await self._serve_http(None if settings.socket_mode else app, host, settings.PORT)
         if settings.socket_mode:
             await self._serve_socket_mode(app, settings.SLACK_APP_TOKEN)
-        else:
-            await self._serve_http(app, host, settings.PORT)
         self.ready = True
         log.info(
-            "bot ready: %s, stream mode %s, model %s",
-            "socket mode" if settings.socket_mode else f"HTTP on port {self.port}",
+            "bot ready: %s on port %s, stream mode %s, model %s",
+            "socket mode, /healthz" if settings.socket_mode else "HTTP",
+            self.port,
             settings.BOT_STREAM_MODE,
             settings.OPENAI_MODEL,
         )
@@ -191,15 +192,19 @@ class Bot:
         user_id = auth.get("user_id")
         return str(user_id) if user_id else None
 
-    async def _serve_http(self, app: AsyncApp, host: str, port: int) -> None:
+    async def _serve_http(self, app: AsyncApp | None, host: str, port: int) -> None:
+        """`/healthz`, and Slack's requests at `/slack/events` unless `app` is None."""
+
         async def events(request: web.Request) -> web.Response:
+            assert app is not None
             return await dispatch(app, request)
 
         async def healthz(_: web.Request) -> web.Response:
             return web.json_response({"ok": self.ready}, status=200 if self.ready else 503)
 
         web_app = web.Application(client_max_size=1024**2)
-        web_app.router.add_post("/slack/events", events)
+        if app is not None:
+            web_app.router.add_post("/slack/events", events)
         web_app.router.add_get("/healthz", healthz)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()

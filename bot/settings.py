@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     OPENAI_COMPACT_THRESHOLD: int = Field(default=200_000, ge=1_000)
     BOT_MAX_QUESTION_CHARS: int = Field(default=20_000, ge=1)
     BOT_MAX_CONCURRENT_ANSWERS: int = Field(default=64, ge=1)
+    # PostgreSQL connections each worker keeps, at most (plus one for Stop between
+    # workers): answers hold none while they stream.
+    BOT_DATABASE_CONNECTIONS: int = Field(default=10, ge=1, le=200)
     # Assistant panel prompts, `title=message;title=message` (at most four); empty: defaults.
     BOT_SUGGESTED_PROMPTS: str = ""
     BOT_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

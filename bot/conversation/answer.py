@@ -161,16 +161,17 @@ class Conversation:
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
         """Answer an accepted turn."""
-        # The lock orders turns of one thread across workers (PostgreSQL); the thread's
-        # state is read under it.
-        async with self._guarded(turn.key, delivery), self._store.thread_lock(*turn.thread):
+        async with self._guarded(turn.key, delivery):
+            await self._its_turn(turn.key)
             await self._begin(turn, delivery)
 
     async def resume(self, row: LiveRow, delivery: Delivery) -> None:
         """Finish an answer this worker took over: one still waiting, one whose model
         stream was under way, or one whose final write is left."""
         turn = turn_of(row)
-        async with self._guarded(turn.key, delivery), self._store.thread_lock(*turn.thread):
+        async with self._guarded(turn.key, delivery):
+            if row.state != DELIVERING:
+                await self._its_turn(turn.key)
             if row.state == DELIVERING:
                 await self._deliver(turn.key, delivery, Final.of(row.progress))
             elif row.state == WAITING or not row.response_id:
@@ -184,6 +185,16 @@ class Conversation:
                 log.info("an answer was interrupted and cannot be resumed")
                 answer = answer_from(row.progress, row.response_id)
                 await self._deliver(turn.key, delivery, Final(answer.text, notices.INTERRUPTED))
+
+    async def _its_turn(self, key: str) -> None:
+        """Wait until the turns of the thread accepted before this one have their answers
+        (on any worker). One worker alone has them in order already (TurnQueue)."""
+        if self._store.one_process:
+            return
+        pause = 0.1
+        while not await self._live.next_in_thread(key):
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     @contextlib.asynccontextmanager
     async def _guarded(self, key: str, delivery: Delivery) -> AsyncIterator[None]:
@@ -285,7 +296,11 @@ class Conversation:
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         try:
             kept = {**final.kept(), "place": delivery.place()}
-            await self._live.model_done(turn.key, record, kept)
+            if not await self._live.model_done(turn.key, record, kept):
+                # This worker lost the answer (its lease ran out): the worker that took it
+                # over finishes it and moves the chain; two must never do both.
+                log.warning("another worker took this answer over; leaving it to that one")
+                return
         except Exception:
             # What is lost is the turn's record (and the chain's next step); the answer
             # still goes out.

@@ -8,17 +8,17 @@ run as one transaction:
   costs about a third of the database CPU per answer (`bench/`), and SQLite has
   one writer anyway.
 - PostgreSQL: the async engine (asyncpg), each transaction run through
-  `run_sync`; several workers share the database, and turns of one thread take
-  an advisory lock.
+  `run_sync`; several workers share the database. No connection is held between
+  transactions (but LISTEN's): what orders the turns of a thread is kept in the
+  rows themselves (see `live.py`), so a dropped connection loses nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
@@ -45,15 +45,11 @@ def lock_id_of(key: str) -> int:
 
 
 class Database:
-    """Runs transactions; `lock(key)` orders work on one key across workers;
-    `publish`/`subscribe` carry short messages between workers."""
+    """Runs transactions; `publish`/`subscribe` carry short messages between workers."""
 
     dialect: str
 
     async def transaction(self, work: Work[T]) -> T:
-        raise NotImplementedError
-
-    def lock(self, key: str) -> Any:
         raise NotImplementedError
 
     async def publish(self, channel: str, message: str) -> bool:
@@ -89,11 +85,6 @@ class ThreadedSQLite(Database):
     async def transaction(self, work: Work[T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
 
-    @asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:
-        # One process per SQLite file: the TurnQueue already orders a thread's turns.
-        yield
-
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
         self._thread.shutdown(wait=True)
@@ -102,13 +93,14 @@ class ThreadedSQLite(Database):
 class AsyncPostgres(Database):
     dialect = "postgresql"
 
-    def __init__(self, url: str, concurrency: int) -> None:
-        # Each running answer holds a connection for its thread's lock.
+    def __init__(self, url: str, connections: int) -> None:
+        # Connections are held only for a transaction (and one for LISTEN), so their
+        # number is bounded by the setting, however many answers stream.
         self._engine: AsyncEngine = create_async_engine(
             url,
             pool_pre_ping=True,
-            pool_size=concurrency + 4,
-            max_overflow=8,
+            pool_size=connections,
+            max_overflow=0,
             hide_parameters=True,  # an error's text must not carry message text into logs
         )
         self._listeners: list[AsyncConnection] = []
@@ -131,26 +123,13 @@ class AsyncPostgres(Database):
             channel, lambda _conn, _pid, _channel, payload: receive(payload)
         )
 
-    @asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:
-        lock_id = lock_id_of(key)
-        async with self._engine.connect() as connection:
-            # Autocommit: held for a whole answer, the connection must not sit "idle in
-            # transaction" (servers may end such sessions).
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(select(func.pg_advisory_lock(lock_id)))
-            try:
-                yield
-            finally:
-                await connection.execute(select(func.pg_advisory_unlock(lock_id)))
-
     async def close(self) -> None:
         for connection in self._listeners:
             await connection.close()
         await self._engine.dispose()
 
 
-def connect(url: str, concurrency: int) -> Database:
+def connect(url: str, connections: int) -> Database:
     if url.startswith("sqlite"):
         return ThreadedSQLite(url)
-    return AsyncPostgres(url, concurrency)
+    return AsyncPostgres(url, connections)

@@ -102,6 +102,38 @@ class LiveAnswers:
 
         return await self._db.transaction(work)
 
+    async def next_in_thread(self, key: str) -> bool:
+        """True when no earlier turn of the same thread is still waiting for, or getting,
+        its answer (on any worker): turns of a thread are answered in the order they were
+        accepted, and never two at once. Read anew each time, so it holds whatever
+        happens to a connection."""
+
+        def work(conn: Connection) -> bool:
+            me = conn.execute(
+                select(
+                    live_answers.c.team_id, live_answers.c.channel_id,
+                    live_answers.c.thread_ts, live_answers.c.accepted_at,
+                ).where(live_answers.c.key == key)
+            ).first()  # fmt: skip
+            if me is None:
+                return True
+            earlier = conn.scalar(
+                select(live_answers.c.key)
+                .where(
+                    live_answers.c.team_id == me.team_id,
+                    live_answers.c.channel_id == me.channel_id,
+                    live_answers.c.thread_ts == me.thread_ts,
+                    live_answers.c.state.in_((WAITING, ANSWERING)),
+                    live_answers.c.key != key,
+                    (live_answers.c.accepted_at < me.accepted_at)
+                    | ((live_answers.c.accepted_at == me.accepted_at) & (live_answers.c.key < key)),
+                )
+                .limit(1)
+            )
+            return earlier is None
+
+        return await self._db.transaction(work)
+
     async def save(
         self, key: str, response_id: str | None, sequence: int, progress: dict[str, Any]
     ) -> bool:
@@ -117,20 +149,25 @@ class LiveAnswers:
 
         return await self._db.transaction(work)
 
-    async def model_done(self, key: str, record: TurnRecord | None, final: dict[str, Any]) -> None:
+    async def model_done(self, key: str, record: TurnRecord | None, final: dict[str, Any]) -> bool:
         """The model is done: keep the turn (the chain moves) and what is left to write to
-        Slack, in one transaction, so a failed final write can be finished later."""
+        Slack, in one transaction, so a failed final write can be finished later. False,
+        and nothing kept, when this worker no longer holds the answer (another took it
+        over): the chain moves only under the answer's current holder."""
 
-        def work(conn: Connection) -> None:
-            if record is not None:
-                record_turn(conn, record)
-            conn.execute(
+        def work(conn: Connection) -> bool:
+            held = conn.execute(
                 update(live_answers)
-                .where(live_answers.c.key == key)
+                .where(self._mine(key))
                 .values(state=DELIVERING, progress=json.dumps(final))
             )
+            if not held.rowcount:
+                return False
+            if record is not None:
+                record_turn(conn, record)
+            return True
 
-        await self._db.transaction(work)
+        return await self._db.transaction(work)
 
     async def delivered(self, key: str) -> None:
         await self._db.transaction(

@@ -158,9 +158,9 @@ class Store:
         self._db = database
 
     @classmethod
-    async def open(cls, url: str, *, concurrency: int = 16) -> Store:
+    async def open(cls, url: str, *, connections: int = 10) -> Store:
         """Connect and bring the schema up to date."""
-        database = connect(url, concurrency)
+        database = connect(url, connections)
         try:
             await database.transaction(migrate.upgrade)
         except BaseException:
@@ -242,11 +242,6 @@ class Store:
                 stop(turn_key, user_id)
 
         await self._db.subscribe(STOPS_CHANNEL, receive)
-
-    def thread_lock(self, team_id: str, channel_id: str, thread_ts: str) -> Any:
-        """Held while a turn of the thread is answered, so turns of one thread run one
-        after the other across workers (PostgreSQL); a no-op on SQLite."""
-        return self._db.lock(f"{team_id}:{channel_id}:{thread_ts}")
 
     async def forget_seen(self, older_than: timedelta) -> int:
         """Drop seen-message keys older than `older_than`; Slack stops retrying long before."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from bot.main import StartupError
@@ -30,7 +31,7 @@ async def socket_bot(start_bot: StartBot) -> BotHandle:
 async def test_the_bot_opens_the_socket_through_slack_api_url_with_the_app_token(
     socket_bot: BotHandle, fake_slack: FakeSlack
 ) -> None:
-    assert socket_bot.bot.ready and socket_bot.port == 0  # no HTTP listener in Socket Mode
+    assert socket_bot.bot.ready and socket_bot.port != 0  # /healthz only (see below)
     [opened] = fake_slack.calls_to("apps.connections.open")
     assert opened.ok and opened.headers["Authorization"] == f"Bearer {APP_TOKEN}"
     await fake_slack.wait_for(lambda: fake_slack.socket_connected, what="the socket")
@@ -128,3 +129,14 @@ async def test_a_bot_token_given_as_the_app_token_is_refused(
         await asyncio.wait_for(
             start_bot(SLACK_APP_TOKEN="xoxb-not-an-app-token", SLACK_SIGNING_SECRET=""), 5
         )
+
+
+async def test_socket_mode_still_answers_healthz_on_port_and_takes_no_http_events(
+    socket_bot: BotHandle,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{socket_bot.url}/healthz") as reply:
+            assert reply.status == 200
+            assert (await reply.json())["ok"] is True
+        async with session.post(f"{socket_bot.url}/slack/events", data=b"{}") as reply:
+            assert reply.status in (404, 405)  # Slack's events come over the socket only

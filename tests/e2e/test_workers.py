@@ -155,3 +155,84 @@ async def test_a_killed_worker_s_answer_is_taken_over_by_another_worker(
         head = await conn.scalar(text("SELECT chain_head FROM threads"))
     await engine.dispose()
     assert head == script.response_id
+
+
+async def terminate_other_backends(database: str) -> int:
+    """Drop every other connection to the database, as a failover or an idle timeout does."""
+    engine = create_async_engine(database)
+    async with engine.connect() as conn:
+        ended = await conn.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    await engine.dispose()
+    return int(ended or 0)
+
+
+async def test_dropped_connections_never_let_two_workers_answer_one_thread_at_once(
+    database: str,
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    first, second = await start_bot(DATABASE_URL=database), await start_bot(DATABASE_URL=database)
+    text_one = "The first answer, word by word, slowly."
+    slow = answer(text_one, chunks=split_words(text_one), delay=0.2)
+    fake_model.enqueue(slow, answer("The second answer."))
+    top = mention("<@UBOT> one")
+    await slack.event(first, top)
+    await fake_slack.wait_for(lambda: "first" in fake_slack.thread_text("C1", top["ts"]))
+    assert await terminate_other_backends(database) > 0  # mid-answer
+    await slack.event(second, mention("<@UBOT> two", thread_ts=top["ts"]))
+    shown = await answer_in(second, fake_slack, "C1", top["ts"], count=2, timeout=20)
+    await first.idle()
+
+    assert [m.visible for m in shown] == [text_one, "The second answer."]
+    first_request, second_request = fake_model.requests
+    # The second turn waited for the first, and chains onto it: the chain did not split.
+    assert second_request.at > fake_model.runs[slow.response_id].ended_at
+    assert second_request.json["previous_response_id"] == slow.response_id
+
+
+async def test_streaming_answers_hold_no_database_connection(
+    database: str,
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    bot = await start_bot(DATABASE_URL=database, BOT_DATABASE_CONNECTIONS=3)
+    parts = [f"w{i} " for i in range(15)]
+    full = "".join(parts).strip()
+    fake_model.enqueue(*(answer("".join(parts), chunks=parts, delay=0.1) for _ in range(20)))
+    # A channel each: Slack allows about one post a second per channel.
+    tops = [mention(f"<@UBOT> question {n}", channel=f"C{n}") for n in range(20)]
+    for top in tops:
+        await slack.event(bot, top)
+
+    engine = create_async_engine(database)
+    seen: list[int] = []
+    async with engine.connect() as conn:
+
+        def streaming() -> int:
+            return sum("w1" in fake_slack.thread_text(t["channel"], t["ts"]) for t in tops)
+
+        await fake_slack.wait_for(lambda: streaming() >= 10, what="answers streaming")
+        while streaming() < 20 or any(
+            fake_slack.thread_text(t["channel"], t["ts"]) != full for t in tops
+        ):  # sampled all through the answers, as they stream and finish
+            count = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            seen.append(int(count or 0))
+            await fake_slack.wait_for(lambda: True)  # let the bot run between samples
+    await engine.dispose()
+    await bot.idle()
+    assert len(seen) > 5
+    assert max(seen) <= 3 + 1  # the setting, and the one that listens for Stop

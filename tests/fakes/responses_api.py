@@ -274,6 +274,7 @@ class _Run:
     status: str = "queued"
     ended: bool = False  # no more events will come
     cut: bool = False  # ...and the stream broke off without a terminal event
+    ended_at: float = 0.0  # time.monotonic() when it ended
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def produce(
@@ -299,7 +300,7 @@ class _Run:
 
     async def end(self, *, cut: bool = False, status: str | None = None) -> None:
         async with self.changed:
-            self.ended, self.cut = True, cut
+            self.ended, self.cut, self.ended_at = True, cut, time.monotonic()
             self.status = status or self.status
             self.changed.notify_all()
 
