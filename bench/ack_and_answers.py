@@ -248,10 +248,15 @@ async def send_events(sender: SlackSender, target: Target, rate: float, count: i
     tasks: set[asyncio.Task[None]] = set()
 
     async def one(index: int) -> None:
-        event = payloads.mention(f"<@UBOT> question {index}, answer briefly")
+        # Each event from a workspace and channel of its own: Slack's rate limits are per
+        # workspace (about 50 edits a minute) and per channel, and the bot keeps to them.
+        team = f"T{index}"
+        event = payloads.mention(
+            f"<@UBOT> question {index}, answer briefly", channel=f"C{index}", team=team
+        )
         load.sent_at[event["ts"]] = time.monotonic()
         try:
-            reply = await sender.event(target, event)
+            reply = await sender.event(target, event, team_id=team)
         except (aiohttp.ClientError, TimeoutError):
             load.failed += 1
             return

@@ -288,24 +288,13 @@ class Conversation:
         notice: str | None,
         about: dict[str, Any],
     ) -> None:
-        """Keep the turn (the chain moves) and the final text in one step, then write it."""
+        """Write the final text, then keep the turn (the chain moves)."""
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
         # A refusal is shown in the model's words, under the notice that it declined.
         final = Final(answer.said, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
-        try:
-            kept = {**final.kept(), "place": delivery.place()}
-            if not await self._live.model_done(turn.key, record, kept):
-                # This worker lost the answer (its lease ran out): the worker that took it
-                # over finishes it and moves the chain; two must never do both.
-                log.warning("another worker took this answer over; leaving it to that one")
-                return
-        except Exception:
-            # What is lost is the turn's record (and the chain's next step); the answer
-            # still goes out.
-            log.exception("could not record the turn")
-        await self._deliver(turn.key, delivery, final)
+        await self._deliver(turn.key, delivery, final, record)
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),
@@ -315,35 +304,49 @@ class Conversation:
             about.get("head") is not None,
         )
 
-    async def _deliver(self, key: str, delivery: Delivery, final: Final) -> None:
-        """Write the final text. Where the surface refuses it outright, the text goes once
-        more with a notice; where it cannot take it now, any worker tries again later."""
+    async def _deliver(
+        self, key: str, delivery: Delivery, final: Final, record: TurnRecord | None = None
+    ) -> None:
+        """Write the final text and keep the turn. Where the surface refuses the text
+        outright, it goes once more with a notice; where the surface cannot take it now,
+        the turn is kept all the same and any worker writes the text later."""
         try:
             await self._finish(delivery, final)
         except asyncio.CancelledError:
             raise
         except DeliveryUnavailable as error:
-            await self._retry_later(key, error)
+            await self._leave_for_later(key, delivery, final, record, error)
             return
         except Exception as error:
             log.warning("an answer's final write was refused (%s)", type(error).__name__)
             try:
                 await self._finish(delivery, Final(final.text, notices.UNEXPECTED))
             except Exception as again:
-                await self._retry_later(key, again)
+                await self._leave_for_later(key, delivery, final, record, again)
                 return
-        await self._live.delivered(key)
+        if not await self._live.done(key, record):
+            # This worker lost the answer (its lease ran out): the worker that took it
+            # over moves the chain; two must never both do.
+            log.warning("another worker took this answer over; leaving the chain to it")
 
     @staticmethod
     async def _finish(delivery: Delivery, final: Final) -> None:
         await delivery.finish(final.text, final.notice, feedback_id=final.feedback_id)
 
-    async def _retry_later(self, key: str, error: Exception) -> None:
+    async def _leave_for_later(
+        self,
+        key: str,
+        delivery: Delivery,
+        final: Final,
+        record: TurnRecord | None,
+        error: Exception,
+    ) -> None:
         delay = timedelta(seconds=self._options.final_retry_after)
-        attempts = await self._live.retry_later(key, delay)
+        kept = {**final.kept(), "place": delivery.place()}
+        attempts = await self._live.left(key, record, kept, delay)
         if attempts >= FINAL_ATTEMPTS:
             log.error("gave up writing an answer after %d attempts", attempts)
-            await self._live.delivered(key)
+            await self._live.drop(key)
             return
         log.warning(
             "could not write an answer (%s); trying again in %ds",
@@ -394,7 +397,6 @@ class Conversation:
                 note=note,
                 extra=extra,
             )
-            progress.placed()
             events = self._model.stream(request)
             outcome = await self._stream(events, delivery, stop, turn.key, progress, Answer())
             error = outcome.error

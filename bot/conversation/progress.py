@@ -72,10 +72,6 @@ class Progress:
         if answer.response_id != self._kept_id:
             self._write()  # a successor needs the id at once
 
-    def placed(self) -> None:
-        """The answer's message is there (or its start is): keep where, at once."""
-        self._write()
-
     async def showing(self, text: str) -> None:
         """The delivery is about to send `text`: kept first, as what a successor starts from."""
         if text == self.answer.text and not self._closing:

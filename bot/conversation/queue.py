@@ -8,9 +8,10 @@ still waiting when the bot stops is answered by the next start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from bot.conversation import notices
@@ -40,6 +41,7 @@ class TurnQueue:
         self._threads: dict[tuple[str, str, str], deque[tuple[Delivery, Job]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._waiting = 0
+        self._accepting = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -69,7 +71,7 @@ class TurnQueue:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("an answer task failed", exc_info=task.exception())
-        if not self._tasks:
+        if not self._tasks and not self._accepting:
             self._idle.set()
 
     async def _drain(self, thread: tuple[str, str, str]) -> None:
@@ -96,8 +98,21 @@ class TurnQueue:
             except Exception:
                 log.exception("could not tell the user that answering failed")
 
+    @contextlib.asynccontextmanager
+    async def intake(self) -> AsyncIterator[None]:
+        """Held while a turn is being accepted (kept in the database) before `submit`: the
+        queue is not idle meanwhile."""
+        self._accepting += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._accepting -= 1
+            if not self._accepting and not self._tasks:
+                self._idle.set()
+
     async def idle(self) -> None:
-        """Return once nothing is waiting or running."""
+        """Return once nothing is being accepted, waiting or running."""
         await self._idle.wait()
 
     async def close(self) -> None:

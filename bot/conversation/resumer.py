@@ -67,7 +67,7 @@ class Resumer:
         delivery = self._restore(turn, row.turn.get("route") or {}, row.progress.get("place") or {})
         if delivery is None:
             log.warning("an unfinished answer cannot be delivered from here; dropping it")
-            self._queue.spawn(self._live.delivered(row.key))
+            self._queue.spawn(self._live.drop(row.key))
             return
         self._conversation.took_over(row)
         self._queue.submit(turn, delivery, lambda: self._conversation.resume(row, delivery))

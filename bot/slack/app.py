@@ -67,10 +67,11 @@ def build_app(
     async def on_turn_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
         turn = turn_from_event(body, context.bot_user_id)
         if turn is not None:
-            if await accept(turn, deliveries.route()):
-                queue.submit(turn, deliveries.in_thread(turn))
-            else:
-                log.info("skipping a message already taken on")
+            async with queue.intake():
+                if await accept(turn, deliveries.route()):
+                    queue.submit(turn, deliveries.in_thread(turn))
+                else:
+                    log.info("skipping a message already taken on")
             return
         heard = heard_from_event(body, context.bot_user_id)
         if heard is not None and await store.takes_part(heard.team_id, heard.channel_id,
@@ -138,8 +139,9 @@ def build_app(
             return
         await ack()
         response_url = str(command.get("response_url") or "")
-        if await accept(turn, deliveries.route(response_url)):
-            queue.submit(turn, deliveries.for_ask(turn, response_url))
+        async with queue.intake():
+            if await accept(turn, deliveries.route(response_url)):
+                queue.submit(turn, deliveries.for_ask(turn, response_url))
 
     # Everything else is acknowledged, so Slack does not retry it.
     async def ignore(ack: AsyncAck) -> None:

@@ -149,19 +149,13 @@ class LiveAnswers:
 
         return await self._db.transaction(work)
 
-    async def model_done(self, key: str, record: TurnRecord | None, final: dict[str, Any]) -> bool:
-        """The model is done: keep the turn (the chain moves) and what is left to write to
-        Slack, in one transaction, so a failed final write can be finished later. False,
-        and nothing kept, when this worker no longer holds the answer (another took it
-        over): the chain moves only under the answer's current holder."""
+    async def done(self, key: str, record: TurnRecord | None = None) -> bool:
+        """The answer is delivered: keep its turn (the chain moves) and forget the answer, in
+        one transaction. False, and nothing kept, when this worker no longer holds it
+        (another took it over): the chain moves only under the answer's holder."""
 
         def work(conn: Connection) -> bool:
-            held = conn.execute(
-                update(live_answers)
-                .where(self._mine(key))
-                .values(state=DELIVERING, progress=json.dumps(final))
-            )
-            if not held.rowcount:
+            if not conn.execute(delete(live_answers).where(self._mine(key))).rowcount:
                 return False
             if record is not None:
                 record_turn(conn, record)
@@ -169,29 +163,39 @@ class LiveAnswers:
 
         return await self._db.transaction(work)
 
-    async def delivered(self, key: str) -> None:
-        await self._db.transaction(
-            lambda conn: conn.execute(delete(live_answers).where(live_answers.c.key == key))
-        )
-
-    async def retry_later(self, key: str, delay: timedelta) -> int:
-        """Let go of an answer whose final write failed, to be tried again after `delay`
-        (by any worker); returns how many attempts have failed so far."""
+    async def left(
+        self, key: str, record: TurnRecord | None, final: dict[str, Any], delay: timedelta
+    ) -> int:
+        """The final write did not land: keep the turn (the chain moves) and what is left
+        to write, for any worker to try again after `delay`; in one transaction. How many
+        attempts have failed so far; 0 when this worker no longer holds the answer."""
 
         def work(conn: Connection) -> int:
-            conn.execute(
+            held = conn.execute(
                 update(live_answers)
-                .where(live_answers.c.key == key)
+                .where(self._mine(key))
                 .values(
+                    state=DELIVERING,
+                    progress=json.dumps(final),
                     owner=None,
                     lease_until=now() + delay,
                     attempts=live_answers.c.attempts + 1,
                 )
             )
+            if not held.rowcount:
+                return 0
+            if record is not None:
+                record_turn(conn, record)
             attempts = conn.scalar(select(live_answers.c.attempts).where(live_answers.c.key == key))
             return int(attempts or 0)
 
         return await self._db.transaction(work)
+
+    async def drop(self, key: str) -> None:
+        """Forget an answer that cannot be delivered."""
+        await self._db.transaction(
+            lambda conn: conn.execute(delete(live_answers).where(live_answers.c.key == key))
+        )
 
     async def renew(self, keys: set[str]) -> int:
         """Extend the lease of the answers this worker is at work on."""
