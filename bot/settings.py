@@ -89,7 +89,14 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         if value.startswith(("postgres://", "postgresql://")):
             # Platforms hand out plain URLs; the bot needs the async driver.
-            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("postgresql+asyncpg://"):
+            from bot.store.database import asyncpg_options
+
+            # libpq options (`?sslmode=require`) become asyncpg's when the database is
+            # opened; a wrong value stops the start here, with one line.
+            asyncpg_options(value)
+            return value
         if value.startswith("sqlite://"):
             return "sqlite+aiosqlite://" + value.split("://", 1)[1]
         return value

@@ -29,6 +29,12 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+# How long a Stop pressed here waits for the worker streaming the answer to say it stopped
+# it; then the presser is told it could not be stopped.
+STOP_REACH_SECONDS = 3.0
+ALREADY_FINISHED = "That answer has already finished."
+NOT_REACHED = "I couldn't stop that answer just now. Please try again in a moment."
+
 # Keeps a turn (and how its answer is delivered) before it is queued; False for a
 # message accepted before.
 Accept = Callable[[Turn, dict[str, Any]], Awaitable[bool]]
@@ -105,9 +111,20 @@ def build_app(
             await press.tell(client, f"Only <@{asker}> can stop this answer.")
         elif stops.stop(turn_key, press.user):
             return  # it streams here: stopped
-        elif await store.answered(turn_key) or not await store.announce_stop(turn_key, press.user):
-            await press.tell(client, "That answer has already finished.")
-        # Otherwise it streams on another worker, which the announcement reaches.
+        elif await store.answered(turn_key):
+            await press.tell(client, ALREADY_FINISHED)
+        else:
+            # Maybe it streams on another worker: the Stop goes to all of them, and the
+            # one that stops it answers back. No answer in time means none could act on
+            # it (its worker is gone or hung, or the connection that carries Stops is
+            # down); unless the answer has meanwhile finished, the presser hears so.
+            # Silence is never the reply to a Stop that did nothing.
+            reached = await store.stop_elsewhere(turn_key, press.user, STOP_REACH_SECONDS)
+            if reached is None:  # one process: not under way here, so not under way
+                await press.tell(client, ALREADY_FINISHED)
+            elif not reached and not await store.answered(turn_key):
+                log.info("a Stop reached no worker streaming its answer")
+                await press.tell(client, NOT_REACHED)
 
     @app.action(re.compile(f"^({buttons.FEEDBACK_UP}|{buttons.FEEDBACK_DOWN})$"))
     async def on_feedback(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -9,23 +9,96 @@ run as one transaction:
   one writer anyway.
 - PostgreSQL: the async engine (asyncpg), each transaction run through
   `run_sync`; several workers share the database. No connection is held between
-  transactions (but LISTEN's): what orders the turns of a thread is kept in the
-  rows themselves (see `live.py`), so a dropped connection loses nothing.
+  transactions but the one that LISTENs: what orders the turns of a thread is kept
+  in the rows themselves (see `live.py`), so a dropped connection loses nothing.
+  Workers reach each other with NOTIFY, heard on one LISTEN connection per worker
+  that is opened again whenever it drops.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
+import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, select
+from sqlalchemy import URL, Connection, Engine, create_engine, event, func, make_url, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
+
+# libpq's sslmode values; asyncpg's `ssl` argument takes the same names.
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# URL options that are libpq's (what platforms hand out) or asyncpg's own, and the asyncpg
+# connect argument each becomes. SQLAlchemy would hand every option to asyncpg.connect()
+# as a string under its own name, and asyncpg refuses names it does not know.
+_ARGUMENTS: dict[str, str] = {
+    "sslmode": "ssl",
+    "ssl": "ssl",
+    "connect_timeout": "timeout",
+    "timeout": "timeout",
+    "command_timeout": "command_timeout",
+    "target_session_attrs": "target_session_attrs",
+    "application_name": "server_settings",
+}
+_NUMBERS = ("timeout", "command_timeout")
+_LEFT_TO_SQLALCHEMY = ("host", "prepared_statement_cache_size")  # it reads these itself
+# Options asyncpg takes from the environment instead of connect arguments.
+_FROM_ENVIRONMENT = {
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "sslcrl": "PGSSLCRL",
+}
+
+
+@dataclass(frozen=True)
+class AsyncpgOptions:
+    """A PostgreSQL URL made fit for asyncpg: the URL without its options, the connect
+    arguments they map to, and the names of options with no asyncpg equivalent."""
+
+    url: URL
+    connect_args: dict[str, Any] = field(default_factory=dict)
+    ignored: tuple[str, ...] = ()
+
+
+def asyncpg_options(url: str) -> AsyncpgOptions:
+    """Map a URL's libpq-style options (`?sslmode=require`, …) to asyncpg's connect
+    arguments; raise ValueError (naming the option, never its value) for a wrong value."""
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    ignored: list[str] = []
+    for name, value in parsed.query.items():
+        if name in _LEFT_TO_SQLALCHEMY:
+            continue
+        if isinstance(value, tuple):  # the option given more than once: the last wins
+            value = value[-1]
+        argument = _ARGUMENTS.get(name)
+        if argument is None:
+            ignored.append(name)
+        elif argument == "ssl":
+            if value not in SSL_MODES:
+                raise ValueError(f"{name} must be one of {', '.join(SSL_MODES)}")
+            connect_args["ssl"] = value
+        elif argument in _NUMBERS:
+            try:
+                connect_args[argument] = float(value)
+            except ValueError:
+                raise ValueError(f"{name} must be a number of seconds") from None
+        elif argument == "server_settings":
+            connect_args["server_settings"] = {name: value}
+        else:
+            connect_args[argument] = value
+    kept = {k: v for k, v in parsed.query.items() if k in _LEFT_TO_SQLALCHEMY}
+    return AsyncpgOptions(parsed.set(query=kept), connect_args, tuple(sorted(ignored)))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -94,16 +167,25 @@ class AsyncPostgres(Database):
     dialect = "postgresql"
 
     def __init__(self, url: str, connections: int) -> None:
+        options = asyncpg_options(url)
+        for name in options.ignored:
+            hint = _FROM_ENVIRONMENT.get(name)
+            log.warning(
+                "DATABASE_URL option %s is ignored: asyncpg has no such option%s",
+                name,
+                f" (set {hint} in the environment instead)" if hint else "",
+            )
         # Connections are held only for a transaction (and one for LISTEN), so their
         # number is bounded by the setting, however many answers stream.
         self._engine: AsyncEngine = create_async_engine(
-            url,
+            options.url,
+            connect_args=options.connect_args,
             pool_pre_ping=True,
             pool_size=connections,
             max_overflow=0,
             hide_parameters=True,  # an error's text must not carry message text into logs
         )
-        self._listeners: list[AsyncConnection] = []
+        self._listener = Listener(self._engine)
 
     async def transaction(self, work: Work[T]) -> T:
         async with self._engine.begin() as connection:
@@ -115,18 +197,126 @@ class AsyncPostgres(Database):
         return True
 
     async def subscribe(self, channel: str, receive: Callable[[str], None]) -> None:
-        # A connection of its own, held open: LISTEN lasts as long as it does.
-        connection = await self._engine.connect()
-        self._listeners.append(connection)
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.add_listener(  # type: ignore[union-attr]
-            channel, lambda _conn, _pid, _channel, payload: receive(payload)
-        )
+        await self._listener.add(channel, receive)
 
     async def close(self) -> None:
-        for connection in self._listeners:
-            await connection.close()
+        await self._listener.close()
         await self._engine.dispose()
+
+
+class Listener:
+    """One connection that LISTENs on every subscribed channel for this worker, opened
+    again (with backoff) whenever it drops: a failover, an idle-session timeout, a NAT.
+
+    A drop is noticed at once when the server ends the session (asyncpg's termination
+    listener), and within PING_SECONDS when the peer silently vanishes (a ping that gets
+    no answer). NOTIFYs sent while it is down are lost; whoever waits for an answer to
+    one (a Stop's acknowledgement) must not rely on it arriving.
+    """
+
+    NAME = "bot-listen"  # its application_name, set once it listens (operators, tests)
+    PING_SECONDS = 30.0
+    BACKOFF = (0.05, 10.0)  # first and longest wait between attempts, in seconds
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._receivers: dict[str, Callable[[str], None]] = {}
+        self._connection: AsyncConnection | None = None
+        self._driver: Any = None  # the asyncpg connection under it
+        self._listening: set[str] = set()
+        self._lost = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
+
+    async def add(self, channel: str, receive: Callable[[str], None]) -> None:
+        self._receivers[channel] = receive
+        if self._watch is None:
+            await self._connect()  # at start: a database out of reach stops the start
+            self._watch = asyncio.create_task(self._keep_listening())
+        elif self._driver is not None and channel not in self._listening:
+            with contextlib.suppress(Exception):  # if it dropped, _connect listens again
+                await self._listen(channel)
+
+    def _notified(self, _driver: Any, _pid: int, channel: str, payload: str) -> None:
+        receive = self._receivers.get(channel)
+        if receive is None:
+            return
+        try:
+            receive(payload)
+        except Exception:
+            log.exception("a NOTIFY on %s could not be handled", channel)
+
+    def _ended(self, driver: Any) -> None:
+        if driver is self._driver:  # not one dropped on purpose
+            self._lost.set()
+
+    async def _listen(self, channel: str) -> None:
+        await self._driver.add_listener(channel, self._notified)
+        self._listening.add(channel)
+
+    async def _connect(self) -> None:
+        self._lost.clear()
+        self._listening = set()
+        connection = await self._engine.connect()
+        try:
+            raw = await connection.get_raw_connection()
+            self._connection, self._driver = connection, raw.driver_connection
+            self._driver.add_termination_listener(self._ended)
+            while missing := [c for c in self._receivers if c not in self._listening]:
+                for channel in missing:
+                    await self._listen(channel)
+            # Named once every LISTEN is in place: seen in pg_stat_activity, it is ready.
+            await self._driver.execute(f"SET application_name = '{self.NAME}'")
+        except BaseException:
+            await self._drop()
+            raise
+
+    async def _alive(self) -> bool:
+        try:
+            await asyncio.wait_for(self._driver.fetchval("SELECT 1"), self.PING_SECONDS / 3)
+        except Exception:
+            return False
+        return True
+
+    async def _keep_listening(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), self.PING_SECONDS)
+            if not self._lost.is_set() and await self._alive():
+                continue
+            log.warning("the LISTEN connection dropped; opening it again")
+            await self._drop()
+            delay, longest = self.BACKOFF
+            while True:
+                try:
+                    await self._connect()
+                except Exception as error:
+                    log.warning(
+                        "cannot LISTEN again yet (%s); next try in %.1f s",
+                        type(error).__name__,
+                        delay,
+                    )
+                    # Jitter: workers that lost the database together do not return at once.
+                    await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                    delay = min(delay * 2, longest)
+                else:
+                    log.info("listening again")
+                    break
+
+    async def _drop(self) -> None:
+        """Close the connection for good: it is never handed back to the pool."""
+        connection, self._connection, self._driver = self._connection, None, None
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.invalidate(), 5)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connection.close(), 5)
+
+    async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await self._drop()
 
 
 def connect(url: str, connections: int) -> Database:

@@ -5,6 +5,8 @@ Each method is one transaction (see `database.py` for where it runs).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -16,7 +18,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import migrate
-from bot.store.database import Database, Work, connect
+from bot.store.database import Database, Work, connect, lock_id_of
 from bot.store.tables import (
     assistant_threads,
     feedback,
@@ -31,7 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-STOPS_CHANNEL = "bot_stops"
+STOPS_CHANNEL = "bot_stops"  # "<user_id> <turn_key>": someone pressed Stop on that answer
+STOPPED_CHANNEL = "bot_stopped"  # "<turn_key>": the worker streaming it has stopped it
+MIGRATIONS_LOCK = lock_id_of("bot:migrations")
 
 
 @dataclass(frozen=True)
@@ -153,22 +157,37 @@ def record_turn(conn: Connection, turn: TurnRecord) -> None:
         conn.execute(delete(heard_messages).where(heard_messages.c.id.in_(turn.heard_ids)))
 
 
+def _upgrade(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        # Workers starting together on an empty database: one migrates, the others wait
+        # here and then find the schema up to date. A transaction-level lock, released
+        # by the migration's own commit (PostgreSQL's DDL is transactional), so it is
+        # never left behind and holds behind a transaction-mode pooler too.
+        conn.execute(select(func.pg_advisory_xact_lock(MIGRATIONS_LOCK)))
+    migrate.upgrade(conn)
+
+
 class Store:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._stop_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._acknowledgements: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def open(cls, url: str, *, connections: int = 10) -> Store:
         """Connect and bring the schema up to date."""
         database = connect(url, connections)
         try:
-            await database.transaction(migrate.upgrade)
+            await database.transaction(_upgrade)
         except BaseException:
             await database.close()
             raise
         return cls(database)
 
     async def close(self) -> None:
+        for task in list(self._acknowledgements):
+            with contextlib.suppress(Exception):
+                await task
         await self._db.close()
 
     def live(self, owner: str = "", lease: timedelta = timedelta(seconds=15)) -> LiveAnswers:
@@ -228,20 +247,51 @@ class Store:
 
         return await self._db.transaction(work)
 
-    async def announce_stop(self, turn_key: str, user_id: str) -> bool:
-        """Tell the other workers that `user_id` stopped the answer to `turn_key`; False
-        when there are none (SQLite: one process)."""
-        return await self._db.publish(STOPS_CHANNEL, f"{user_id} {turn_key}")
+    async def stop_elsewhere(self, turn_key: str, user_id: str, within: float) -> bool | None:
+        """Tell the other workers that `user_id` stopped the answer to `turn_key`, and wait
+        up to `within` seconds for the one streaming it to say it did: True when one did;
+        False when none did (none streams it, or none could be reached); None when there
+        are no other workers (SQLite: one process)."""
+        if not self.shared:
+            return None
+        waiter = asyncio.get_running_loop().create_future()
+        waiters = self._stop_waiters.setdefault(turn_key, [])
+        waiters.append(waiter)  # before the Stop goes out: the answer may come back at once
+        try:
+            await self._db.publish(STOPS_CHANNEL, f"{user_id} {turn_key}")
+            await asyncio.wait_for(waiter, within)
+        except TimeoutError:
+            return False
+        finally:
+            waiters.remove(waiter)
+            if not waiters:
+                self._stop_waiters.pop(turn_key, None)
+        return True
 
-    async def on_stop(self, stop: Callable[[str, str], object]) -> None:
-        """Call `stop(turn_key, user_id)` for each Stop another worker announces."""
+    async def on_stop(self, stop: Callable[[str, str], bool]) -> None:
+        """Call `stop(turn_key, user_id)` for each Stop another worker announces; when it
+        stopped an answer here (True), say so to the worker the Stop was pressed on."""
 
         def receive(message: str) -> None:
             user_id, _, turn_key = message.partition(" ")
-            if user_id and turn_key:
-                stop(turn_key, user_id)
+            if user_id and turn_key and stop(turn_key, user_id):
+                task = asyncio.create_task(self._acknowledge(turn_key))
+                self._acknowledgements.add(task)
+                task.add_done_callback(self._acknowledgements.discard)
+
+        def stopped(turn_key: str) -> None:
+            for waiter in self._stop_waiters.get(turn_key, []):
+                if not waiter.done():
+                    waiter.set_result(None)
 
         await self._db.subscribe(STOPS_CHANNEL, receive)
+        await self._db.subscribe(STOPPED_CHANNEL, stopped)
+
+    async def _acknowledge(self, turn_key: str) -> None:
+        try:
+            await self._db.publish(STOPPED_CHANNEL, turn_key)
+        except Exception as error:  # the presser is told it could not be reached; it was
+            log.warning("could not acknowledge a Stop (%s)", type(error).__name__)
 
     async def forget_seen(self, older_than: timedelta) -> int:
         """Drop seen-message keys older than `older_than`; Slack stops retrying long before."""

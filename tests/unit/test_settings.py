@@ -57,6 +57,23 @@ def test_a_proxy_base_url_and_plain_database_url_are_normalised(env: pytest.Monk
     assert settings.DATABASE_URL == "postgresql+asyncpg://bot@db/bot"
 
 
+def test_a_platform_postgres_url_with_sslmode_is_accepted(env: pytest.MonkeyPatch) -> None:
+    from bot.store.database import asyncpg_options
+
+    env.setenv("DATABASE_URL", "postgres://u@h/db?sslmode=require")
+    settings = load_settings()
+    assert settings.DATABASE_URL == "postgresql+asyncpg://u@h/db?sslmode=require"
+    assert asyncpg_options(settings.DATABASE_URL).connect_args == {"ssl": "require"}
+
+
+def test_a_wrong_sslmode_is_one_line_without_the_password(env: pytest.MonkeyPatch) -> None:
+    env.setenv("DATABASE_URL", "postgres://u:db-password@h/db?sslmode=sometimes")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value).startswith("Setting error: DATABASE_URL is invalid: sslmode must")
+    assert "db-password" not in str(raised.value)
+
+
 def test_dotenv_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("OPENAI_MODEL=from-dotenv\nBOT_STREAM_MODE=native\n")
     env.setenv("OPENAI_MODEL", "from-environment")
