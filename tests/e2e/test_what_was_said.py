@@ -228,13 +228,13 @@ async def test_joining_under_slacks_limits_reads_the_most_recent_messages(
     ask = mention("<@UBOT> what was decided?", thread_ts=root)
     await slack.event(bot, ask)
     await answer_in(bot, fake_slack, "C1", root)
-    read = [c for c in fake_slack.calls_to("conversations.replies") if c.ok]
-    assert len(read) == 1  # Slack allows one call a minute
-    assert read[0].args["latest"] == ask["ts"]
     assert said(fake_model.requests[0].json) == [
         *[("user", f"<@U2>: message {i:02d}") for i in range(35, 50)],  # the recent 15
         ("user", "<@U1>: what was decided?"),
     ]
+    read = [c for c in fake_slack.calls_to("conversations.replies") if c.ok]
+    assert len(read) == 1  # Slack allows one call a minute
+    assert read[0].args["latest"] == ask["ts"]
 
 
 # -- case 9: edited and deleted after they were heard ---------------------------------------
