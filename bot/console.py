@@ -62,6 +62,9 @@ class ConsoleDelivery:
     def place(self) -> dict[str, Any]:
         return {}  # a terminal: nothing a later run could finish
 
+    async def leave(self) -> None:
+        return None  # nothing is sent before the end
+
     def report_to(self, watcher: ShownText) -> None:
         return None  # nothing is shown before the end: a successor starts from nothing
 

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from bot.conversation import context_window, notices
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.progress import Progress, answer_from
-from bot.conversation.request import Said, build_request
+from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
@@ -358,15 +358,21 @@ class Conversation:
         self, turn: Turn, state: ThreadState
     ) -> tuple[tuple[Said, ...], tuple[int, ...]]:
         """What the model has not heard yet: a whole thread the bot joins late, or
-        what people wrote in the thread since the bot's last answer; and the ids of
-        those heard messages, dropped once a stored response has taken them in."""
+        what people wrote in the thread since the bot's last answer (the most recent,
+        whole, within bounds, with a note of how many earlier ones are left out); and
+        the ids of all those heard messages, sent or left out, dropped once a stored
+        response has taken them in (so none is sent later, out of order)."""
         if turn.one_off or (state.chain_head is None and turn.thread_ts == turn.message_ts):
             return (), ()  # a one-off, or a new thread
         heard = []
         if state.heard:
             heard = await self._store.heard_before(*turn.thread, before_ts=turn.message_ts)
         ids = tuple(h.id for h in heard)
-        said = tuple(Said(speaker=h.user_id, text=h.text) for h in heard)
+        said = most_recent(
+            [Said(speaker=h.user_id, text=h.text) for h in heard],
+            messages=MAX_HEARD,
+            chars=MAX_HEARD_CHARS,
+        )
         if state.chain_head is None and turn.shared:
             # Joined late, or the chain never started: the thread's history holds
             # what was heard too.
@@ -485,6 +491,7 @@ class Conversation:
         async def leave() -> None:
             if progress.background or not answer.response_id:
                 # Resumed by the next worker (or, with no response yet, answered again).
+                await delivery.leave()
                 await progress.close(keep=True)
                 return
             await progress.close()
@@ -538,6 +545,7 @@ class Conversation:
             response_id=answer.response_id or None,
             previous_response_id=about.get("head"),
             heard_ids=tuple(about.get("heard") or ()),
+            answer_text=answer.said or None,
             started_at=started(about),
             finished_at=now(),
             stored=outcome.stored,

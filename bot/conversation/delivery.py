@@ -40,3 +40,6 @@ class Delivery(Protocol):
 
     def report_to(self, watcher: ShownText) -> None:
         """Tell `watcher` each text of the answer before it is sent to Slack."""
+
+    async def leave(self) -> None:
+        """Send nothing more: the bot stops mid-answer and a successor finishes it."""

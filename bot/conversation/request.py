@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,34 @@ class Said:
 
     speaker: str  # a Slack user id; "" for the bot itself
     text: str
+    aside: bool = False  # a note to the model about the thread, in no one's words
+
+
+# What people wrote between two turns is sent with the next one: at most this much.
+MAX_HEARD = 30
+MAX_HEARD_CHARS = 24_000
+
+
+def left_out(count: int) -> Said:
+    """The note that `count` earlier messages of the thread are not sent."""
+    if count == 1:
+        return Said("", "(1 earlier message in this thread is left out.)", aside=True)
+    return Said("", f"({count} earlier messages in this thread are left out.)", aside=True)
+
+
+def most_recent(said: Sequence[Said], *, messages: int, chars: int) -> tuple[Said, ...]:
+    """The most recent of `said` that fit whole within `messages` and `chars`, in order;
+    preceded by a note of how many earlier ones are left out, if any are."""
+    kept: list[Said] = []
+    total = 0
+    for one in reversed(said):
+        if len(kept) == messages or total + len(one.text) > chars:
+            break
+        kept.append(one)
+        total += len(one.text)
+    kept.reverse()
+    dropped = len(said) - len(kept)
+    return ((left_out(dropped),) if dropped else ()) + tuple(kept)
 
 
 def speaker_line(user_id: str, text: str) -> str:
@@ -38,7 +67,9 @@ def build_request(
     """Only the new turn is sent; the chain keeps the rest. `earlier` rebuilds a lost chain."""
     items: list[dict[str, Any]] = []
     for said in earlier:
-        if said.speaker:
+        if said.aside:
+            items.append(user_message(said.text))
+        elif said.speaker:
             items.append(user_message(speaker_line(said.speaker, said.text)))
         else:
             items.append(

@@ -23,7 +23,12 @@ from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
 from bot.slack.deliveries import Deliveries
-from bot.slack.payloads import heard_from_event, turn_from_command, turn_from_event
+from bot.slack.payloads import (
+    heard_from_event,
+    revision_from_event,
+    turn_from_command,
+    turn_from_event,
+)
 from bot.slack.press import Press
 from bot.store import Store
 
@@ -82,11 +87,20 @@ def build_app(
         heard = heard_from_event(body, context.bot_user_id)
         if heard is not None and await store.takes_part(heard.team_id, heard.channel_id,
                                                          heard.thread_ts):  # fmt: skip
-            # Said in a thread the bot is in: the model hears it with the next turn.
+            # Said in a thread the bot is in (or whose first turn is under way): the
+            # model hears it with the next turn.
             await store.hear(
                 heard.team_id, heard.channel_id, heard.thread_ts, heard.user_id, heard.ts,
                 heard.text,
             )  # fmt: skip
+            return
+        revision = revision_from_event(body, context.bot_user_id)
+        if revision is not None:
+            # Edited or deleted by its author: what the model has not been sent yet
+            # follows; what it was sent cannot be taken back.
+            await store.revise_heard(
+                revision.team_id, revision.channel_id, revision.ts, revision.text
+            )
 
     app.event("app_mention")(on_turn_event)
     app.event("message")(on_turn_event)

@@ -144,6 +144,10 @@ class NativeDelivery:
         self._appended += delta
         return self._appended
 
+    async def leave(self) -> None:
+        if self._pacer is not None:
+            await self._pacer.close()
+
     def report_to(self, watcher: ShownText) -> None:
         if self._pacer is not None:
             self._pacer.watcher = watcher

@@ -110,3 +110,39 @@ def heard_from_event(body: dict[str, Any], bot_user_id: str | None) -> Heard | N
     if bot_user_id and f"<@{bot_user_id}" in text:
         return None  # a mention: it arrives as app_mention and becomes a turn
     return Heard(_team(body, event), channel, thread_ts, str(event["user"]), ts, text.strip())
+
+
+@dataclass(frozen=True)
+class Revision:
+    """Its author edited (`text`) or deleted (`text` None) a message in a channel."""
+
+    team_id: str
+    channel_id: str
+    ts: str
+    text: str | None
+
+
+def revision_from_event(body: dict[str, Any], bot_user_id: str | None) -> Revision | None:
+    """A `message_changed` or `message_deleted` event in a channel → Revision."""
+    event = body.get("event") if isinstance(body, dict) else None
+    if not isinstance(event, dict) or event.get("type") != "message":
+        return None
+    if event.get("channel_type") not in ("channel", "group", "mpim"):
+        return None
+    channel, subtype = event.get("channel"), event.get("subtype")
+    if not isinstance(channel, str) or not channel:
+        return None
+    if subtype == "message_deleted":
+        previous = event.get("previous_message")
+        ts = event.get("deleted_ts") or (previous.get("ts") if isinstance(previous, dict) else None)
+        return Revision(_team(body, event), channel, ts, None) if _is_ts(ts) else None
+    if subtype != "message_changed":
+        return None
+    message = event.get("message")
+    if not isinstance(message, dict) or message.get("bot_id") or not _is_ts(message.get("ts")):
+        return None
+    if message.get("user") == bot_user_id:
+        return None  # the bot's own answer, edited as it streams
+    text = message.get("text")
+    text = text.strip() if isinstance(text, str) else ""
+    return Revision(_team(body, event), channel, str(message["ts"]), text or None)

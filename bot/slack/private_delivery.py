@@ -66,5 +66,8 @@ class PrivateDelivery:
     def place(self) -> dict[str, Any]:
         return {"private": True}
 
+    async def leave(self) -> None:
+        return None  # nothing is sent before the end
+
     def report_to(self, watcher: ShownText) -> None:
         return None  # nothing is shown before the end: a successor starts from nothing

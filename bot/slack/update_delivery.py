@@ -89,6 +89,10 @@ class UpdateDelivery:
             self._delegate = self._cannot_post
             await self._delegate.start()
 
+    async def leave(self) -> None:
+        if self._pacer is not None:
+            await self._pacer.close()
+
     def report_to(self, watcher: ShownText) -> None:
         if self._delegate is not None:
             self._delegate.report_to(watcher)

@@ -23,6 +23,7 @@ from bot.store.tables import (
     assistant_threads,
     feedback,
     heard_messages,
+    live_answers,
     seen_messages,
     threads,
     turns,
@@ -36,6 +37,9 @@ T = TypeVar("T")
 STOPS_CHANNEL = "bot_stops"  # "<user_id> <turn_key>": someone pressed Stop on that answer
 STOPPED_CHANNEL = "bot_stopped"  # "<turn_key>": the worker streaming it has stopped it
 MIGRATIONS_LOCK = lock_id_of("bot:migrations")
+# The bot's own answers are kept with their turns this long (the Responses API keeps
+# stored responses about as long): a chain rebuilt from the thread has them whole.
+ANSWERS_KEPT = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class TurnRecord:
     finished_at: datetime
     stored: bool  # the API stored the response: the thread's chain moves to it
     heard_ids: tuple[int, ...] = ()  # messages heard in between that this turn sent along
+    answer_text: str | None = None  # the answer's whole text, as the model wrote it
     error_code: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
@@ -65,6 +70,7 @@ class HeardMessage:
     id: int
     user_id: str
     text: str
+    ts: str = ""  # the message's Slack timestamp
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,7 @@ def record_turn(conn: Connection, turn: TurnRecord) -> None:
             total_tokens=turn.total_tokens,
             started_at=turn.started_at,
             finished_at=turn.finished_at,
+            answer_text=turn.answer_text or None,
         )  # fmt: skip
     )
     if turn.stored and turn.heard_ids:
@@ -416,13 +423,22 @@ class Store:
     # What was said in between ---------------------------------------------------------
 
     async def takes_part(self, team_id: str, channel_id: str, thread_ts: str) -> bool:
-        """True when the bot has answered in this thread before."""
-        return await self._db.transaction(
-            lambda conn: (
-                conn.scalar(select(threads.c.id).where(*_place(team_id, channel_id, thread_ts)))
-                is not None
+        """True when the bot takes part in this thread: it answered there before, or a
+        turn of it is accepted (its first answer may be under way)."""
+
+        def work(conn: Connection) -> bool:
+            known = select(threads.c.id).where(*_place(team_id, channel_id, thread_ts))
+            accepted = select(live_answers.c.key).where(
+                live_answers.c.team_id == team_id,
+                live_answers.c.channel_id == channel_id,
+                live_answers.c.thread_ts == thread_ts,
             )
-        )
+            return (
+                conn.scalar(known.limit(1)) is not None
+                or conn.scalar(accepted.limit(1)) is not None
+            )
+
+        return await self._db.transaction(work)
 
     async def hear(
         self, team_id: str, channel_id: str, thread_ts: str, user_id: str, ts: str, text: str
@@ -439,17 +455,42 @@ class Store:
 
         await self._db.transaction(work)
 
+    async def revise_heard(self, team_id: str, channel_id: str, ts: str, text: str | None) -> int:
+        """Its author edited (`text`) or deleted (None) the message at `ts`: what was heard
+        of it and not yet sent to the model follows. How many were changed."""
+
+        def work(conn: Connection) -> int:
+            in_channel = select(threads.c.id).where(
+                threads.c.team_id == team_id, threads.c.channel_id == channel_id
+            )
+            which = heard_messages.c.thread_id.in_(in_channel) & (heard_messages.c.message_ts == ts)
+            if text is None:
+                result = conn.execute(delete(heard_messages).where(which))
+            else:
+                result = conn.execute(update(heard_messages).where(which).values(text=text))
+            return int(result.rowcount or 0)
+
+        return await self._db.transaction(work)
+
     async def forget_heard(self, older_than: timedelta) -> int:
         """Drop heard messages older than `older_than`: text is not kept for threads the
-        bot is not asked in again."""
+        bot is not asked in again. The text of answers goes after `ANSWERS_KEPT`."""
 
+        def work(conn: Connection) -> None:
+            conn.execute(
+                update(turns)
+                .where(turns.c.answer_text.is_not(None), turns.c.finished_at < now() - ANSWERS_KEPT)
+                .values(answer_text=None)
+            )
+
+        await self._db.transaction(work)
         return await self._forget(heard_messages.c.at, older_than)
 
     async def heard_before(
-        self, team_id: str, channel_id: str, thread_ts: str, before_ts: str, limit: int = 30
+        self, team_id: str, channel_id: str, thread_ts: str, before_ts: str
     ) -> list[HeardMessage]:
-        """The messages heard in the thread before `before_ts`, oldest first, at most the
-        latest `limit`. They stay until a turn that sent them along is stored."""
+        """Every message heard in the thread before `before_ts`, oldest first. They stay
+        until a turn that sent them along (or left them out) is stored."""
 
         def work(conn: Connection) -> list[HeardMessage]:
             rows = conn.execute(
@@ -463,7 +504,21 @@ class Store:
             earlier = sorted(
                 (r for r in rows if float(r[3]) < float(before_ts)), key=lambda r: float(r[3])
             )
-            return [HeardMessage(int(r[0]), str(r[1]), str(r[2])) for r in earlier[-limit:]]
+            return [HeardMessage(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in earlier]
+
+        return await self._db.transaction(work)
+
+    async def answers_in(self, team_id: str, channel_id: str, thread_ts: str) -> list[str]:
+        """The whole texts of the bot's answers kept for the thread, oldest first."""
+
+        def work(conn: Connection) -> list[str]:
+            rows = conn.execute(
+                select(turns.c.answer_text)
+                .join(threads, threads.c.id == turns.c.thread_id)
+                .where(*_place(team_id, channel_id, thread_ts), turns.c.answer_text.is_not(None))
+                .order_by(turns.c.id)
+            ).all()
+            return [str(row[0]) for row in rows]
 
         return await self._db.transaction(work)
 

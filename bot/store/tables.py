@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -54,6 +55,9 @@ turns = Table(
     Column("total_tokens", Integer, nullable=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
+    # The answer's whole text: Slack may give back only a preview of it when a chain is
+    # rebuilt from the thread. Cleared after a while (`Store.forget_heard`).
+    Column("answer_text", Text, nullable=True),
 )
 
 # One row per user message the bot took on, so a redelivered event (or the same
@@ -128,6 +132,8 @@ live_answers = Table(
     Column("progress", Text, nullable=False, server_default="{}"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("accepted_at", DateTime(timezone=True), nullable=False),
+    # A thread with an accepted turn is one the bot takes part in (replies are heard).
+    Index("ix_live_answers_thread", "team_id", "channel_id", "thread_ts"),
 )
 
 # Recent Slack calls of answers, per workspace and method (`team:method[:channel]`):

@@ -141,6 +141,33 @@ def message_changed(
     }
 
 
+def message_deleted(
+    *,
+    ts: str,
+    previous_text: str = "",
+    user: str = "U1",
+    channel: str = "C1",
+    channel_type: str = "channel",
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
+    """A `message_deleted` event: the message at `ts` was deleted by its author."""
+    event_ts = new_ts()
+    previous: dict[str, Any] = {"type": "message", "user": user, "text": previous_text, "ts": ts}
+    if thread_ts is not None:
+        previous["thread_ts"] = thread_ts
+    return {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": channel,
+        "channel_type": channel_type,
+        "ts": event_ts,
+        "deleted_ts": ts,
+        "event_ts": event_ts,
+        "previous_message": previous,
+    }
+
+
 def channel_join(
     *, user: str = "U1", channel: str = "C1", ts: str | None = None, inviter: str | None = None
 ) -> dict[str, Any]:

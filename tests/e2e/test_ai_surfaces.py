@@ -571,19 +571,31 @@ async def test_joining_a_long_thread_brings_only_its_recent_messages(
     assert items[-1] == ("user", "<@U1>: summarise please")
 
 
+@pytest.mark.parametrize(
+    ("back_from_latest", "calls"),
+    [(True, 3), (False, 4)],  # 15 + 15 + 15 back from the end; or 15 + 15 + 15 + 5 forward
+    ids=["pages-back-from-latest", "pages-from-the-oldest"],
+)
 async def test_joining_a_thread_slack_pages_reads_to_its_recent_end(
-    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+    bot: BotHandle,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+    back_from_latest: bool,
+    calls: int,
 ) -> None:
     fake_slack.replies_page_size = 15  # as Slack pages replies for some apps
+    fake_slack.replies_back_from_latest = back_from_latest
     root = new_ts()
-    said_before = [
-        {"type": "message", "user": "U2", "text": f"message {i:02d}", "ts": new_ts()}
+    said_before = [  # the thread's parent first, as Slack gives it
+        {"type": "message", "user": "U2", "text": f"message {i:02d}",
+         "ts": root if i == 0 else new_ts()}
         for i in range(50)
-    ]
+    ]  # fmt: skip
     fake_slack.set_replies("C1", root, said_before)
     await slack.event(bot, mention("<@UBOT> what was decided?", thread_ts=root))
     await answer_in(bot, fake_slack, "C1", root)
-    assert len(fake_slack.calls_to("conversations.replies")) == 4  # 15 + 15 + 15 + 5
+    assert len(fake_slack.calls_to("conversations.replies")) == calls
     items = said(fake_model.requests[0].json)
     assert items[0] == ("user", "<@U2>: message 10")  # the recent 40 of 50
     assert items[-2] == ("user", "<@U2>: message 49")

@@ -53,6 +53,10 @@ TIERS: dict[str, Tier] = {
     "chat.appendStream": Tier(100, 60),  # Tier 4
 }
 
+# conversations.replies for apps outside the Marketplace (since 2025): one call a
+# minute, 15 messages a page (`replies_page_size`).
+REPLIES_OUTSIDE_MARKETPLACE = Tier(1, 60)
+
 # Form-encoded arguments that carry JSON (slack_sdk serialises them this way).
 _JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids"})
 
@@ -176,6 +180,10 @@ class FakeSlack:
         self.response_url_posts: list[dict[str, Any]] = []
         self.max_text_length = max_text_length  # when set, longer `text` gives msg_too_long
         self.replies_page_size = 1000  # conversations.replies page size (Slack: 15 for some)
+        # With `latest` alone, a page is the most recent messages before it; False: the
+        # range's oldest first, followed by cursor (Slack documents both for its time
+        # ranges, so the bot is tested against both).
+        self.replies_back_from_latest = True
         self._response_url_log: list[tuple[str, dict[str, Any]]] = []
         self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
@@ -644,7 +652,10 @@ class FakeSlack:
         return self._append_stream(args, stop=True)
 
     def _replies_of(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Oldest first, `replies_page_size` a page (as Slack caps some apps at 15).
+        """Oldest first, `replies_page_size` a page (as Slack caps some apps at 15),
+        within `oldest` and `latest` (`inclusive` or not). With `latest` alone, the page
+        is the most recent messages before it (still oldest first), and `has_more` says
+        older ones are left: reading from the recent end, a page at a time.
 
         A thread scripted with `set_replies` answers with that script; any other
         thread with the bot's own messages in it (after `oldest`, if given), their
@@ -660,8 +671,20 @@ class FakeSlack:
                 if thread_ts in (m.ts, m.thread_ts) and _after(m.ts, args.get("oldest"))
             ]
             messages = [_wire(m, metadata=_truthy(args.get("include_all_metadata"))) for m in own]
-        start = int(str(args.get("cursor") or "0"))
+        inclusive = _truthy(args.get("inclusive"))
+        oldest, latest = args.get("oldest"), args.get("latest")
+        messages = [
+            m
+            for m in messages
+            if _within(str(m.get("ts", "0")), oldest, latest, inclusive=inclusive)
+        ]
         size = min(int(str(args.get("limit") or 1000)), self.replies_page_size)
+        if latest not in (None, "") and oldest in (None, "") and self.replies_back_from_latest:
+            # Paging back in time: the page just before `latest`; the next page is asked
+            # for with the page's first message as `latest`.
+            page = messages[-size:]
+            return {"ok": True, "messages": page, "has_more": len(messages) > size}
+        start = int(str(args.get("cursor") or "0"))
         page = messages[start : start + size]
         more = start + size < len(messages)
         return {
@@ -742,6 +765,20 @@ def _stream_blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
 def _after(ts: str, oldest: Any) -> bool:
     """Whether a message at `ts` is newer than `oldest` (exclusive, as Slack's default)."""
     return oldest in (None, "") or float(ts) > float(str(oldest))
+
+
+def _within(ts: str, oldest: Any, latest: Any, *, inclusive: bool) -> bool:
+    """Whether a message at `ts` is in the time range (bounds excluded unless `inclusive`)."""
+    at = float(ts)
+    if oldest not in (None, ""):
+        low = float(str(oldest))
+        if at < low or (at == low and not inclusive):
+            return False
+    if latest not in (None, ""):
+        high = float(str(latest))
+        if at > high or (at == high and not inclusive):
+            return False
+    return True
 
 
 def _truthy(value: Any) -> bool:

@@ -55,7 +55,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
@@ -226,3 +226,40 @@ async def test_turns_of_one_thread_go_in_the_order_they_were_accepted(
     assert await two.next_in_thread("k2")
     for each in (store, other):
         await each.close()
+
+
+async def test_a_thread_counts_from_its_first_accepted_turn_and_heard_text_follows_edits(
+    database_url: str,
+) -> None:
+    store = await Store.open(database_url)
+    live = store.live("worker-1")
+    assert not await store.takes_part("T1", "C1", "7.0")
+    assert await live.accept("T1:C1:7.0", "T1", "C1", "7.0", {"turn": {}})
+    assert await store.takes_part("T1", "C1", "7.0")  # its first answer is under way
+    assert not await store.takes_part("T1", "C1", "8.0")
+    await store.hear("T1", "C1", "7.0", "U2", "7.1", "the prod password is hunter2")
+    await store.hear("T1", "C1", "7.0", "U3", "7.2", "Deploy at 5.")
+    assert await store.revise_heard("T1", "C1", "7.1", None) == 1  # deleted
+    assert await store.revise_heard("T1", "C1", "7.2", "Deploy at 6.") == 1  # edited
+    assert await store.revise_heard("T1", "C9", "7.2", None) == 0  # another channel's
+    heard = await store.heard_before("T1", "C1", "7.0", before_ts="9.0")
+    assert [(h.user_id, h.text, h.ts) for h in heard] == [("U3", "Deploy at 6.", "7.2")]
+    await store.close()
+
+
+async def test_answers_are_kept_whole_with_their_turns_for_a_while(database_url: str) -> None:
+    store = await Store.open(database_url)
+    await store.record_turn(replace(turn("resp_1", stored=True), answer_text="First, whole."))
+    await store.record_turn(replace(turn(None, stored=False, ts="1.2"), answer_text=None))
+    await store.record_turn(replace(turn("resp_3", stored=True, ts="1.3"), answer_text="Third."))
+    assert await store.answers_in("T1", "C1", "1.1") == ["First, whole.", "Third."]
+    assert await store.answers_in("T1", "C1", "9.9") == []
+    await store.forget_heard(timedelta(days=7))
+    assert await store.answers_in("T1", "C1", "1.1") == ["First, whole.", "Third."]
+    month_ago = now() - timedelta(days=31)
+    old = replace(turn("resp_0", stored=False, ts="1.0"), answer_text="Old.")
+    await store.record_turn(replace(old, started_at=month_ago, finished_at=month_ago))
+    assert await store.answers_in("T1", "C1", "1.1") == ["First, whole.", "Third.", "Old."]
+    await store.forget_heard(timedelta(days=7))  # the hourly clean-up: old answers go too
+    assert await store.answers_in("T1", "C1", "1.1") == ["First, whole.", "Third."]
+    await store.close()
