@@ -43,6 +43,10 @@ class ConsoleDelivery:
             self._out.flush()
             self._printed = text
 
+    async def refuse(self, text: str) -> None:
+        self._out.write(f"[{text}]\n\n")
+        self._out.flush()
+
     async def working(self, activity: str) -> None:
         if not self._printed:
             self._out.write(f"({activity_label(activity)}) ")

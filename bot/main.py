@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.answer import Conversation, Options
+from bot.conversation.parameters import Parameters
 from bot.conversation.queue import TurnQueue
 from bot.conversation.resumer import Resumer
 from bot.conversation.stops import Stops
@@ -43,8 +44,7 @@ HEARD_KEPT = timedelta(days=7)  # what people said in a thread the bot was not a
 
 def answer_options(settings: Settings) -> Options:
     return Options(
-        model=settings.OPENAI_MODEL,
-        instructions=settings.BOT_INSTRUCTIONS,
+        parameters=Parameters.from_settings(settings),
         max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
         context_management=settings.OPENAI_CONTEXT_MANAGEMENT,
         compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,

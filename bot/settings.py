@@ -7,7 +7,9 @@ set, and never echoes a value: tokens and keys must not reach a terminal.
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,16 +21,24 @@ DEFAULT_INSTRUCTIONS = (
 )
 
 
+BUILT_IN_TOOLS = ("web_search", "file_search", "code_interpreter", "image_generation")
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+
+
 class SettingsError(Exception):
     """A setting is missing or wrong; the message is one line, with no secret in it."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+        env_ignore_empty=True,  # an empty value is the same as an unset one (CONTRACT.md)
     )
 
-    SLACK_BOT_TOKEN: str = Field(min_length=1)
+    SLACK_BOT_TOKEN: str = ""  # required unless the bot installs through OAuth
     SLACK_SIGNING_SECRET: str = ""
     SLACK_APP_TOKEN: str = ""
     SLACK_API_URL: str = "https://slack.com/api/"
@@ -67,6 +77,73 @@ class Settings(BaseSettings):
     BOT_FINAL_WRITE_SECONDS: float = Field(default=120.0, ge=1.0, le=3600.0)
     BOT_SHUTDOWN_GRACE: float = Field(default=20.0, ge=0.0, le=3600.0)
 
+    # What each request asks of the model (CONTRACT.md): unset, the field is not sent.
+    OPENAI_MAX_OUTPUT_TOKENS: int | None = Field(default=None, ge=16)
+    OPENAI_TEMPERATURE: float | None = Field(default=None, ge=0.0, le=2.0)
+    OPENAI_TOP_P: float | None = Field(default=None, ge=0.0, le=1.0)
+    OPENAI_REASONING_EFFORT: ReasoningEffort | None = None
+    OPENAI_REASONING_SUMMARY: Literal["auto", "concise", "detailed"] | None = None
+    OPENAI_TEXT_VERBOSITY: Literal["low", "medium", "high"] | None = None
+    # `text`, `json_object`, or the path of a JSON schema file: read at start, so a
+    # wrong one stops the bot with one line. The setting then holds the request field.
+    OPENAI_TEXT_FORMAT: str = "text"
+    OPENAI_SERVICE_TIER: Literal["auto", "default", "flex", "scale", "priority"] | None = None
+    OPENAI_TOOLS: str = ""
+    OPENAI_VECTOR_STORE_IDS: str = ""
+    OPENAI_MCP_SERVERS: str = ""
+    BOT_FUNCTIONS: str = ""
+    BOT_MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=100)
+    BOT_MAX_FILE_MB: float = Field(default=20.0, gt=0.0, le=1000.0)
+
+    # Running it as a service (CONTRACT.md).
+    SLACK_CLIENT_ID: str = ""
+    SLACK_CLIENT_SECRET: str = ""
+    SLACK_REDIRECT_URI: str = ""
+    BOT_ADMINS: str = ""
+    BOT_ALLOWED_USERS: str = ""
+    BOT_ALLOWED_CHANNELS: str = ""
+    BOT_USER_DAILY_TOKENS: int | None = Field(default=None, ge=1)
+    BOT_WORKSPACE_DAILY_TOKENS: int | None = Field(default=None, ge=1)
+    BOT_LOG_FORMAT: Literal["text", "json"] = "text"
+
+    @field_validator("OPENAI_TOOLS")
+    @classmethod
+    def _known_tools(cls, value: str) -> str:
+        unknown = [name for name in names(value) if name not in BUILT_IN_TOOLS]
+        if unknown:
+            raise ValueError(
+                f"unknown tool {unknown[0]!r} (choose from {', '.join(BUILT_IN_TOOLS)})"
+            )
+        return value
+
+    @field_validator("OPENAI_TEXT_FORMAT")
+    @classmethod
+    def _text_format(cls, value: str) -> str:
+        text_format(value)  # raises with the reason
+        return value
+
+    @field_validator("OPENAI_MCP_SERVERS")
+    @classmethod
+    def _mcp_servers(cls, value: str) -> str:
+        mcp_servers(value)
+        return value
+
+    @field_validator("BOT_FUNCTIONS")
+    @classmethod
+    def _function_paths(cls, value: str) -> str:
+        for path in names(value):
+            module, _, function = path.partition(":")
+            if not module or not function:
+                raise ValueError(f"{path!r} is not a module:function import path")
+        return value
+
+    @field_validator("SLACK_REDIRECT_URI")
+    @classmethod
+    def _redirect_is_https(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// when testing)")
+        return value
+
     @field_validator("SLACK_API_URL")
     @classmethod
     def _api_url_ends_with_slash(cls, value: str) -> str:
@@ -102,6 +179,30 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _vector_stores_with_file_search(self) -> Settings:
+        if "file_search" in names(self.OPENAI_TOOLS) and not names(self.OPENAI_VECTOR_STORE_IDS):
+            raise ValueError(
+                "OPENAI_VECTOR_STORE_IDS is not set (file_search in OPENAI_TOOLS needs the "
+                "vector store ids to search)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _a_bot_token_or_oauth(self) -> Settings:
+        if bool(self.SLACK_CLIENT_ID) != bool(self.SLACK_CLIENT_SECRET):
+            missing = "SLACK_CLIENT_SECRET" if self.SLACK_CLIENT_ID else "SLACK_CLIENT_ID"
+            raise ValueError(
+                f"{missing} is not set (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together, "
+                "for installing in many workspaces)"
+            )
+        if not self.SLACK_BOT_TOKEN and not self.oauth:
+            raise ValueError(
+                "SLACK_BOT_TOKEN is not set (the bot token, xoxb-…; or set SLACK_CLIENT_ID "
+                "and SLACK_CLIENT_SECRET to install in many workspaces)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _signing_secret_in_http_mode(self) -> Settings:
         if not self.SLACK_APP_TOKEN and not self.SLACK_SIGNING_SECRET:
             raise ValueError(
@@ -113,6 +214,65 @@ class Settings(BaseSettings):
     @property
     def socket_mode(self) -> bool:
         return bool(self.SLACK_APP_TOKEN)
+
+    @property
+    def oauth(self) -> bool:
+        """Many workspaces, each installed through OAuth, each with its own token."""
+        return bool(self.SLACK_CLIENT_ID and self.SLACK_CLIENT_SECRET)
+
+
+def names(value: str) -> list[str]:
+    """A comma-separated setting's items, without blanks."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def text_format(value: str) -> dict[str, Any] | None:
+    """`OPENAI_TEXT_FORMAT` as the request's `text.format`; None for plain text."""
+    if value == "text":
+        return None
+    if value == "json_object":
+        return {"type": "json_object"}
+    path = Path(value).expanduser()
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(
+            f"no file {value!r} (use text, json_object, or a JSON schema file's path)"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {value!r} as JSON ({error})") from None
+    if (
+        not isinstance(schema, dict)
+        or not isinstance(schema.get("name"), str)
+        or not isinstance(schema.get("schema"), dict)
+    ):
+        raise ValueError(f'{value!r} must hold {{"name": …, "schema": {{…}}, "strict": true}}')
+    return {"type": "json_schema", **schema}
+
+
+def mcp_servers(value: str) -> list[dict[str, Any]]:
+    """`OPENAI_MCP_SERVERS` as `mcp` tools: a JSON list of objects with at least
+    `server_label` and `server_url`."""
+    if not value.strip():
+        return []
+    try:
+        servers = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"is not JSON ({error.msg} at character {error.pos})") from None
+    if not isinstance(servers, list):
+        raise ValueError("must be a JSON list of objects")
+    for server in servers:
+        if not isinstance(server, dict):
+            raise ValueError("must be a JSON list of objects")
+        label, url = server.get("server_label"), server.get("server_url")
+        if not isinstance(label, str) or not label:
+            raise ValueError("each server needs a server_label")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ValueError(f"server {label!r} needs a server_url starting with https://")
+    labels = [server["server_label"] for server in servers]
+    if len(set(labels)) != len(labels):
+        raise ValueError("each server_label must be different")
+    return [{"type": "mcp", **server} for server in servers]
 
 
 _HINTS = {

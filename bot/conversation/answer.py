@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
+from bot.conversation.parameters import Parameters
+from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
 from bot.conversation.stops import Stops
@@ -65,8 +67,7 @@ class NoSource:
 
 @dataclass(frozen=True)
 class Options:
-    model: str
-    instructions: str
+    parameters: Parameters  # the defaults; a policy may override them per turn
     max_question_chars: int = 20_000
     context_management: str = "compaction"  # or "truncation", "off"
     compact_threshold: int = 200_000
@@ -127,6 +128,7 @@ class Conversation:
         source: ThreadSource | None = None,
         stops: Stops | None = None,
         live: LiveAnswers | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -134,6 +136,7 @@ class Conversation:
         self._source = source or NoSource()
         self.stops = stops or Stops()
         self._live = live or store.live()
+        self._policy = policy or Open()
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -220,11 +223,26 @@ class Conversation:
             limit = self._options.max_question_chars
             await self._deliver(turn.key, delivery, Final(notices.too_long(limit)))
             return
-        await self._answer(turn, delivery, state)
+        decision = await self._policy.admit(turn, self._options.parameters)
+        if isinstance(decision, Refusal):
+            await self._refuse(turn, delivery, decision)
+            return
+        await self._answer(turn, delivery, state, decision)
+
+    async def _refuse(self, turn: Turn, delivery: Delivery, refusal: Refusal) -> None:
+        """Told to the asker alone; nothing is kept of the turn."""
+        log.info("a turn was refused before the model was asked")
+        try:
+            await delivery.refuse(refusal.text)
+        except Exception as error:  # the refusal is a courtesy: the turn ends either way
+            log.warning("could not tell a refusal (%s)", type(error).__name__)
+        await self._live.done(turn.key, None)
 
     # Answering ------------------------------------------------------------------------
 
-    async def _answer(self, turn: Turn, delivery: Delivery, state: ThreadState) -> None:
+    async def _answer(
+        self, turn: Turn, delivery: Delivery, state: ThreadState, parameters: Parameters
+    ) -> None:
         started_at = now()
         if turn.one_off:
             state = ThreadState(None, False)
@@ -232,10 +250,17 @@ class Conversation:
         earlier, earlier_ids = await self._context_before(turn, state)
         note = await self._source.surroundings(turn)
         await delivery.start()
-        about = {"head": head, "heard": list(earlier_ids), "started_at": started_at.isoformat()}
+        about = {
+            "head": head,
+            "heard": list(earlier_ids),
+            "started_at": started_at.isoformat(),
+            "model": parameters.model,
+            "json": parameters.answers_in_json,
+        }
         with self._watching(turn) as stop:
             progress = self._progress(turn, delivery, about)
-            outcome = await self._call(turn, delivery, stop, progress, head, earlier, note)
+            ask = Asking(turn, parameters, note)
+            outcome = await self._call(ask, delivery, stop, progress, head, earlier)
             code = outcome.error.code if outcome.error else outcome.answer.error_code
             restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
             if restarted:
@@ -244,7 +269,7 @@ class Conversation:
                 log.warning("thread chain unusable (%s); starting a new chain", code)
                 head = about["head"] = None
                 earlier = () if turn.one_off else await self._source.earlier(turn)
-                outcome = await self._call(turn, delivery, stop, progress, None, earlier, note)
+                outcome = await self._call(ask, delivery, stop, progress, None, earlier)
         notice = outcome.notice
         if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
@@ -253,13 +278,15 @@ class Conversation:
     async def _continue(self, turn: Turn, delivery: Delivery, row: LiveRow) -> None:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
-        about = {k: row.progress.get(k) for k in ("head", "heard", "started_at", "background")}
+        kept = ("head", "heard", "started_at", "background", "model", "json")
+        about = {k: row.progress.get(k) for k in kept}
         await delivery.start()
         with self._watching(turn) as stop:
             start = answer_from(row.progress, row.response_id)
             progress = Progress(self._live, turn.key, delivery, about, start, row.sequence)
             events = self._model.resume(row.response_id, row.sequence)
-            outcome = await self._stream(events, delivery, stop, turn.key, progress, start)
+            outcome = await self._stream(events, delivery, stop, turn.key, progress, start, about)
+            await self._spent(turn, str(about.get("model") or ""), outcome)
         notice = outcome.notice
         if outcome.error is not None and not outcome.answer.ended:
             # The response is gone (expired, or never kept): what was shown stays.
@@ -292,7 +319,10 @@ class Conversation:
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
         # A refusal is shown in the model's words, under the notice that it declined.
-        final = Final(answer.said, notice, feedback_id)
+        text = answer.said
+        if about.get("json") and answer.text and not answer.refusal:
+            text = as_code_block(answer.text)
+        final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
         log.info(
@@ -381,13 +411,12 @@ class Conversation:
 
     async def _call(
         self,
-        turn: Turn,
+        ask: Asking,
         delivery: Delivery,
         stop: asyncio.Event,
         progress: Progress,
         head: str | None,
         earlier: tuple[Said, ...],
-        note: str,
     ) -> Outcome:
         while True:
             mode, background = self._context_mode, self._background
@@ -395,16 +424,18 @@ class Conversation:
             if background:
                 extra["background"] = True  # the response outlives this process
             request = build_request(
-                turn,
-                model=self._options.model,
-                instructions=self._options.instructions,
+                ask.turn,
+                ask.parameters,
                 previous_response_id=head,
                 earlier=earlier,
-                note=note,
+                note=ask.note,
                 extra=extra,
             )
             events = self._model.stream(request)
-            outcome = await self._stream(events, delivery, stop, turn.key, progress, Answer())
+            outcome = await self._stream(
+                events, delivery, stop, ask.turn.key, progress, Answer(), progress.about
+            )
+            await self._spent(ask.turn, ask.parameters.model, outcome)
             error = outcome.error
             if error is not None and background and refuses_background(error):
                 self._background = False
@@ -426,19 +457,21 @@ class Conversation:
         key: str,
         progress: Progress,
         start: Answer,
+        about: dict[str, Any],
     ) -> Outcome:
         outcome = Outcome(start)
+        present = as_code_block if about.get("json") else None
 
         async def consume() -> None:
             shown, busy = start.text, ""
             if shown:
-                await delivery.show(shown)
+                await delivery.show(present(shown) if present else shown)
             async for event in events:
                 outcome.answer = answer = reduce(outcome.answer, event)
                 progress.offer(answer, event.sequence)
                 if answer.text != shown:
                     shown = answer.text
-                    await delivery.show(shown)
+                    await delivery.show(present(shown) if present else shown)
                 if answer.busy_with != busy:
                     busy = answer.busy_with
                     if busy:
@@ -502,6 +535,15 @@ class Conversation:
         except Exception:
             log.exception("could not leave an answer for the next start")
 
+    async def _spent(self, turn: Turn, model: str, outcome: Outcome) -> None:
+        """Count what a response cost against the asker's and the workspace's budgets."""
+        if outcome.answer.usage is None:
+            return
+        try:
+            await self._policy.spent(turn, model, outcome.answer.usage)
+        except Exception as error:  # counting must never cost the answer
+            log.warning("could not count an answer's usage (%s)", type(error).__name__)
+
     async def _stored_after_stop(self, answer: Answer) -> bool:
         """Ask the API whether a stopped response was stored; only then may the chain move."""
         if answer.stored:
@@ -554,6 +596,20 @@ class Conversation:
             output_tokens=usage.output_tokens if usage else None,
             total_tokens=usage.total_tokens if usage else None,
         )
+
+
+@dataclass(frozen=True)
+class Asking:
+    """One turn as the model is asked it: with its parameters and where the user is."""
+
+    turn: Turn
+    parameters: Parameters
+    note: str = ""
+
+
+def as_code_block(text: str) -> str:
+    """A JSON answer (OPENAI_TEXT_FORMAT) is shown as it came, in a code block."""
+    return f"```json\n{text.strip()}\n```"
 
 
 def started(about: dict[str, Any]) -> datetime:

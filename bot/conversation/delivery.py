@@ -41,5 +41,8 @@ class Delivery(Protocol):
     def report_to(self, watcher: ShownText) -> None:
         """Tell `watcher` each text of the answer before it is sent to Slack."""
 
+    async def refuse(self, text: str) -> None:
+        """Tell the asker alone why the turn is not answered (nothing else is shown)."""
+
     async def leave(self) -> None:
         """Send nothing more: the bot stops mid-answer and a successor finishes it."""

@@ -62,6 +62,10 @@ class Progress:
         """The response runs in background mode: it can be resumed."""
         return bool(self._about.get("background"))
 
+    @property
+    def about(self) -> dict[str, Any]:
+        return self._about
+
     def offer(self, answer: Answer, sequence: int = -1) -> None:
         """The answer after the event numbered `sequence`. Cheap: nothing is written here."""
         self.answer = answer

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.conversation.parameters import Parameters
 from bot.conversation.turn import Turn
 
 
@@ -56,9 +57,8 @@ def user_message(text: str) -> dict[str, Any]:
 
 def build_request(
     turn: Turn,
+    parameters: Parameters,
     *,
-    model: str,
-    instructions: str,
     previous_response_id: str | None,
     earlier: tuple[Said, ...] = (),
     note: str = "",
@@ -79,13 +79,8 @@ def build_request(
     if note:
         # Where the user is (e.g. the channel open beside the Assistant panel).
         items[-1]["content"].insert(0, {"type": "input_text", "text": note})
-    body: dict[str, Any] = {
-        "model": model,
-        # Instructions are not carried along a chain: send them every time.
-        "instructions": instructions,
-        "input": items,
-        "store": True,
-    }
+    # Instructions are not carried along a chain: parameters send them every time.
+    body: dict[str, Any] = {**parameters.fields(), "input": items, "store": True}
     if previous_response_id:
         body["previous_response_id"] = previous_response_id
     body.update(extra or {})

@@ -17,6 +17,7 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+    reasoning_tokens: int = 0  # part of output_tokens: the model's thinking
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,9 @@ def _usage(response: dict[str, Any]) -> Usage | None:
     usage = response.get("usage")
     if not isinstance(usage, dict):
         return None
+    details = usage.get("output_tokens_details")
     return Usage(
+        reasoning_tokens=_int(details.get("reasoning_tokens")) if isinstance(details, dict) else 0,
         input_tokens=_int(usage.get("input_tokens")),
         output_tokens=_int(usage.get("output_tokens")),
         total_tokens=_int(usage.get("total_tokens")),

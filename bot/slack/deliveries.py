@@ -58,6 +58,7 @@ class Deliveries:
             after=turn.message_ts,
             persistence=self._final_write,
             budget=self._budget.for_answer(turn.team_id, turn.channel_id),
+            asker=turn.user_id,
         )
         panel = self._panel
 
@@ -89,6 +90,7 @@ class Deliveries:
             key=turn.key,
             persistence=self._final_write,
             budget=self._budget.for_answer(turn.team_id, turn.channel_id),
+            asker=turn.user_id,
         )
         private = self._private(turn, response_url)
         return UpdateDelivery(

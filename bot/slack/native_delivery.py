@@ -191,6 +191,10 @@ class NativeDelivery:
         await self._writer.write_final(self._ts, final, notice, actions)
         self._finished = True
 
+    async def refuse(self, text: str) -> None:
+        self._finished = True
+        await self._writer.whisper(text)
+
     def place(self) -> dict[str, Any]:
         return {"ts": self._ts} if self._ts else {}
 

@@ -63,6 +63,10 @@ class PrivateDelivery:
         for index, chunk in enumerate(chunks):
             await self._send(chunk, replace=index == 0)
 
+    async def refuse(self, text: str) -> None:
+        self._finished = True
+        await self._send(text, replace=False)
+
     def place(self) -> dict[str, Any]:
         return {"private": True}
 

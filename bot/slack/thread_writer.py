@@ -67,8 +67,10 @@ class ThreadWriter:
         after: str | None = None,
         persistence: Persistence = FINAL_WRITES,
         budget: AnswerBudget | None = None,
+        asker: str = "",
     ) -> None:
         self.client = client
+        self.asker = asker  # who asked: told privately what only they should read
         self.budget = budget or unlimited()  # the workspace's Slack budget, this answer's part
         self.channel = channel
         self.thread_ts = thread_ts
@@ -132,6 +134,12 @@ class ThreadWriter:
             return str(response["ts"])
 
         return await self._in_markdown_or_mrkdwn(send)
+
+    async def whisper(self, text: str) -> None:
+        """A message only the asker sees, in the thread."""
+        await self.client.chat_postEphemeral(
+            channel=self.channel, user=self.asker, text=text, thread_ts=self.thread_ts
+        )
 
     async def edit(self, ts: str, markdown: str, actions: Actions = None) -> None:
         """An interim edit (may raise RateLimited): shows what fits in one message."""

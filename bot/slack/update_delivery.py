@@ -150,6 +150,13 @@ class UpdateDelivery:
         await self._writer.write_final(self._ts, final, notice, actions)
         self._finished = True
 
+    async def refuse(self, text: str) -> None:
+        self._finished = True
+        if self._cannot_post is not None:
+            await self._cannot_post.refuse(text)  # /ask: its private reply
+        else:
+            await self._writer.whisper(text)
+
     def place(self) -> dict[str, Any]:
         if self._delegate is not None:
             return {"private": True}

@@ -434,6 +434,27 @@ def answer(
     )
 
 
+def stream_of(
+    make: Callable[[_Events], list[dict[str, Any]]],
+    *,
+    delay: float = 0.0,
+    response_id: str | None = None,
+    framing: Framing = "event",
+    label: str = "stream_of",
+) -> Script:
+    """A stream of whatever events `make` builds (tool calls, reasoning, annotations …),
+    with `ev` for the usual ones (`ev.opening()`, `ev.delta(…)`, `ev.completed(…)`);
+    `delay` between events. Plays in background mode and resumes like `answer`."""
+
+    def build(ev: _Events) -> tuple[_Timed, str]:
+        return [(event, delay if index else 0.0) for index, event in enumerate(make(ev))], "end"
+
+    return _streamed(build, response_id=response_id, framing=framing, label=label)
+
+
+Events = _Events  # for stream builders in other modules
+
+
 def error_after(
     text: str,
     code: str = "server_error",

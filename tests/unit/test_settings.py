@@ -15,6 +15,13 @@ CONTRACT_NAMES = [
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
     "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "BOT_INSTRUCTIONS", "DATABASE_URL",
     "PORT", "BOT_STREAM_MODE", "BOT_UPDATE_INTERVAL",
+    "OPENAI_MAX_OUTPUT_TOKENS", "OPENAI_TEMPERATURE", "OPENAI_TOP_P", "OPENAI_REASONING_EFFORT",
+    "OPENAI_REASONING_SUMMARY", "OPENAI_TEXT_VERBOSITY", "OPENAI_TEXT_FORMAT",
+    "OPENAI_SERVICE_TIER", "OPENAI_BACKGROUND", "OPENAI_TOOLS", "OPENAI_VECTOR_STORE_IDS",
+    "OPENAI_MCP_SERVERS", "BOT_FUNCTIONS", "BOT_MAX_TOOL_ROUNDS", "BOT_MAX_FILE_MB",
+    "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_REDIRECT_URI", "BOT_ADMINS",
+    "BOT_ALLOWED_USERS", "BOT_ALLOWED_CHANNELS", "BOT_USER_DAILY_TOKENS",
+    "BOT_WORKSPACE_DAILY_TOKENS", "BOT_LOG_FORMAT",
 ]  # fmt: skip
 
 REQUIRED = {
@@ -92,6 +99,24 @@ def test_dotenv_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_pa
         ("PORT", "http", "PORT is invalid"),
         ("BOT_UPDATE_INTERVAL", "-1", "BOT_UPDATE_INTERVAL is invalid"),
         ("OPENAI_BASE_URL", "api.openai.com", "OPENAI_BASE_URL is invalid"),
+        ("OPENAI_TEMPERATURE", "3", "OPENAI_TEMPERATURE is invalid"),
+        ("OPENAI_TOP_P", "1.5", "OPENAI_TOP_P is invalid"),
+        ("OPENAI_MAX_OUTPUT_TOKENS", "many", "OPENAI_MAX_OUTPUT_TOKENS is invalid"),
+        ("OPENAI_REASONING_EFFORT", "max", "OPENAI_REASONING_EFFORT is invalid"),
+        ("OPENAI_REASONING_SUMMARY", "short", "OPENAI_REASONING_SUMMARY is invalid"),
+        ("OPENAI_TEXT_VERBOSITY", "loud", "OPENAI_TEXT_VERBOSITY is invalid"),
+        ("OPENAI_SERVICE_TIER", "gold", "OPENAI_SERVICE_TIER is invalid"),
+        ("OPENAI_TEXT_FORMAT", "schema.json", "OPENAI_TEXT_FORMAT is invalid: no file"),
+        ("OPENAI_TOOLS", "web_search,browser", "OPENAI_TOOLS is invalid: unknown tool 'browser'"),
+        ("OPENAI_TOOLS", "file_search", "OPENAI_VECTOR_STORE_IDS is not set"),
+        ("OPENAI_MCP_SERVERS", "[{", "OPENAI_MCP_SERVERS is invalid: is not JSON"),
+        ("OPENAI_MCP_SERVERS", '[{"server_label": "d"}]', "server 'd' needs a server_url"),
+        ("BOT_FUNCTIONS", "tools.clock", "BOT_FUNCTIONS is invalid"),
+        ("BOT_MAX_TOOL_ROUNDS", "0", "BOT_MAX_TOOL_ROUNDS is invalid"),
+        ("BOT_MAX_FILE_MB", "0", "BOT_MAX_FILE_MB is invalid"),
+        ("SLACK_CLIENT_ID", "123.456", "SLACK_CLIENT_SECRET is not set"),
+        ("BOT_USER_DAILY_TOKENS", "-5", "BOT_USER_DAILY_TOKENS is invalid"),
+        ("BOT_LOG_FORMAT", "xml", "BOT_LOG_FORMAT is invalid"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_it(
@@ -107,6 +132,43 @@ def test_a_wrong_setting_is_one_line_naming_it(
     assert expected in message
     assert "\n" not in message
     assert not any(secret in message for secret in REQUIRED.values())
+
+
+def test_an_empty_value_is_the_same_as_an_unset_one(env: pytest.MonkeyPatch) -> None:
+    for name in ("PORT", "OPENAI_TEMPERATURE", "OPENAI_TOOLS", "BOT_STREAM_MODE"):
+        env.setenv(name, "")
+    settings = load_settings()
+    assert settings.PORT == 3000
+    assert settings.OPENAI_TEMPERATURE is None
+    assert settings.BOT_STREAM_MODE == "update"
+
+
+def test_a_json_schema_file_becomes_the_text_format(
+    env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot.settings import text_format
+
+    schema = '{"name": "answer", "schema": {"type": "object"}, "strict": true}'
+    (tmp_path / "answer.json").write_text(schema)
+    env.setenv("OPENAI_TEXT_FORMAT", "answer.json")
+    settings = load_settings()
+    assert text_format(settings.OPENAI_TEXT_FORMAT) == {
+        "type": "json_schema",
+        "name": "answer",
+        "schema": {"type": "object"},
+        "strict": True,
+    }
+    (tmp_path / "list.json").write_text("[1, 2]")
+    env.setenv("OPENAI_TEXT_FORMAT", "list.json")
+    with pytest.raises(SettingsError, match="must hold"):
+        load_settings()
+
+
+def test_oauth_needs_no_bot_token(env: pytest.MonkeyPatch) -> None:
+    env.delenv("SLACK_BOT_TOKEN")
+    env.setenv("SLACK_CLIENT_ID", "123.456")
+    env.setenv("SLACK_CLIENT_SECRET", "client-secret-value")
+    assert load_settings().oauth
 
 
 def test_socket_mode_needs_no_signing_secret(env: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.conversation.parameters import Parameters
 from bot.conversation.request import Said, build_request, most_recent
 from bot.conversation.turn import Turn
 from bot.slack.blocks import message, preview
@@ -39,8 +40,7 @@ def test_a_note_reaches_the_model_as_a_plain_user_line() -> None:
     turn = Turn("T1", "C1", "1.0", "U1", "2.0", "so?")
     body = build_request(
         turn,
-        model="m",
-        instructions="i",
+        Parameters(model="m", instructions="i"),
         previous_response_id="resp_1",
         earlier=most_recent(notes(2), messages=1, chars=100),
     )
