@@ -115,7 +115,12 @@ class BotProcess:
 
     @classmethod
     async def start(
-        cls, slack: FakeSlack, model: FakeModel, workdir: Path, profile: Path | None
+        cls,
+        slack: FakeSlack,
+        model: FakeModel,
+        workdir: Path,
+        profile: Path | None,
+        extra: dict[str, str] | None = None,
     ) -> BotProcess:
         # Only the settings below reach the bot: none of this shell's or a .env's.
         env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
@@ -131,6 +136,7 @@ class BotProcess:
             BOT_UPDATE_INTERVAL="1.0",
             BOT_LOG_LEVEL="INFO",
         )
+        env.update(extra or {})
         command = [sys.executable, "-m", "bench.serve_bot"]
         if profile is not None:
             command += ["--profile", str(profile)]
