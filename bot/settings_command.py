@@ -55,13 +55,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 async def command(args: argparse.Namespace, settings: Settings, out: TextIO) -> None:
+    channel = WORKSPACE_DEFAULTS if args.workspace else str(args.channel).strip()
+    if not args.workspace and not channel:
+        raise CommandError("give a channel id with --channel (or --workspace for its defaults)")
     defaults = Parameters.from_settings(settings)
     changes = parse_assignments(args.assignments, defaults) if args.action == "set" else {}
     store = await Store.open(settings.DATABASE_URL)
     try:
         kept = ChannelSettingsStore(store)
         team = args.team or await only_team(kept)
-        channel = WORKSPACE_DEFAULTS if args.workspace else str(args.channel).strip()
         if changes:
             await kept.change(team, channel, changes, OPERATOR)
         workspace, own = await kept.layers(team, channel)
