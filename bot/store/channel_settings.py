@@ -67,6 +67,23 @@ class ChannelSettingsStore:
 
         await self._store.run(work)
 
+    async def of_workspace(self, team_id: str) -> dict[str, dict[str, str]]:
+        """Every value set in a workspace: channel id ("" for its defaults) → name → value."""
+        table = channel_settings
+
+        def work(conn: Connection) -> dict[str, dict[str, str]]:
+            rows = conn.execute(
+                select(table.c.channel_id, table.c.name, table.c.value)
+                .where(table.c.team_id == team_id)
+                .order_by(table.c.channel_id, table.c.name)
+            ).all()
+            found: dict[str, dict[str, str]] = {}
+            for row in rows:
+                found.setdefault(str(row.channel_id), {})[str(row.name)] = str(row.value)
+            return found
+
+        return await self._store.run(work)
+
     async def teams(self) -> list[str]:
         """The workspaces the database knows of (the console's aside)."""
 

@@ -158,3 +158,4 @@ async def test_settings_are_kept_per_team_and_channel_and_cleared(store: Store) 
     assert await kept.layers("T1", "C8") == ({"model": "gpt-4o"}, {})
     assert await kept.layers("T2", "C7") == ({}, {"model": "o4-mini"})
     assert await kept.teams() == ["T1", "T2"]  # the console is no workspace
+    assert await kept.of_workspace("T1") == {"": {"model": "gpt-4o"}, "C7": {"temperature": "0.3"}}
