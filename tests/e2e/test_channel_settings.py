@@ -16,7 +16,7 @@ import pytest
 from bot.slack.settings_modal import NOT_ALLOWED
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
-from tests.e2e.harness import BotHandle, SlackSender
+from tests.e2e.harness import BotHandle, SlackSender, SocketSender
 from tests.e2e.payloads import mention
 from tests.e2e.settings_payloads import view_submission
 from tests.fakes.responses_api import FakeModel, answer
@@ -273,3 +273,17 @@ async def test_bot_admins_may_change_a_channel_without_being_workspace_admins(
     request = await asked_in(bot, slack, fake_slack, fake_model, "C2")
     assert request["reasoning"] == {"effort": "high"}
     assert not fake_slack.calls_to("users.info")  # BOT_ADMINS need no look-up
+
+
+async def test_the_modal_works_over_socket_mode_with_its_field_errors(
+    start_bot: StartBot, socket: SocketSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    await start_bot(SLACK_APP_TOKEN="xapp-1-test", SLACK_SIGNING_SECRET="", BOT_ADMINS="U8")
+    ack = await socket.command("", command="/ask-settings", user_id="U8", channel_id="C7")
+    assert not ack.payload  # acked at once; the modal opens after
+    await fake_slack.wait_for(lambda: bool(fake_slack.views), what="the settings modal")
+    [view] = fake_slack.views.values()
+    bad = view_submission(view, {"setting_max_output_tokens": "lots"}, user="U8")
+    answered = await socket.envelope("interactive", bad, accepts_response_payload=True)
+    assert answered.payload["response_action"] == "errors", answered.frame
+    assert list(answered.payload["errors"]) == ["setting_max_output_tokens"]
