@@ -33,7 +33,6 @@ NAMES = (
     "reasoning_effort",
 )
 ENVIRONMENT, WORKSPACE, CHANNEL = "environment", "workspace", "channel"
-WORKSPACE_DEFAULTS = ""  # the channel id under which a workspace's defaults are kept
 NO_TOOLS = "none"  # `tools=none`: no built-in tools here, whatever the defaults say
 REASONING_EFFORTS: tuple[str, ...] = get_args(ReasoningEffort)
 MAX_INSTRUCTIONS = 20_000

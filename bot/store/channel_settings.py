@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, select, union
 from bot.store.store import Store, insert_into, now
 from bot.store.tables import channel_settings, threads
 
-WORKSPACE_DEFAULTS = ""
+WORKSPACE_DEFAULTS = ""  # the channel id under which a workspace's defaults are kept
 CONSOLE_TEAM = "console"  # `python -m bot console`: no workspace
 
 
