@@ -1,4 +1,4 @@
-"""`python -m bot [run | migrate | console | usage]`."""
+"""`python -m bot [run | migrate | console | usage | settings]`."""
 
 from __future__ import annotations
 
@@ -63,14 +63,19 @@ async def usage(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["settings"]:  # its own sub-commands and options
+        from bot.settings_command import main as settings_main
+
+        return settings_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument(
         "command",
         nargs="?",
         default="run",
-        choices=["run", "migrate", "console", "usage"],
+        choices=["run", "migrate", "console", "usage", "settings"],
         help="run the bot (default), apply database migrations, chat in a local console, "
-        "or print usage totals",
+        "print usage totals, or show and set settings per channel (settings --help)",
     )
     args = parser.parse_args(argv)
 

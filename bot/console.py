@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot import logs
 from bot.conversation.answer import Conversation
+from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.delivery import ShownText
 from bot.conversation.turn import Turn
 from bot.main import answer_options
@@ -22,6 +23,7 @@ from bot.responses.client import ResponsesClient
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
 from bot.store import Store
+from bot.store.channel_settings import CONSOLE_TEAM, ChannelSettingsStore
 
 USER = "UCONSOLE"
 
@@ -82,6 +84,8 @@ async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
         store,
         model,
         answer_options(settings),
+        # `python -m bot settings set --team console --channel console NAME=VALUE`
+        policy=ChannelSettings(ChannelSettingsStore(store)),
     )
     thread = f"{time.time():.6f}"
     out.write(
@@ -101,8 +105,8 @@ async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
                 out.write(f"New thread {thread}.\n\n")
                 continue
             turn = Turn(
-                team_id="console",
-                channel_id="console",
+                team_id=CONSOLE_TEAM,
+                channel_id=CONSOLE_TEAM,
                 thread_ts=thread,
                 user_id=USER,
                 message_ts=f"{time.time():.6f}",

@@ -16,12 +16,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.answer import Conversation, Options
+from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.parameters import Parameters
+from bot.conversation.policy import Policies
 from bot.conversation.queue import TurnQueue
 from bot.conversation.resumer import Resumer
 from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
-from bot.settings import Settings
+from bot.settings import Settings, names
 from bot.slack.app import build_app
 from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
@@ -29,7 +31,9 @@ from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
+from bot.slack.settings_modal import SettingsModal
 from bot.store import Store
+from bot.store.channel_settings import ChannelSettingsStore
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
 
@@ -130,13 +134,21 @@ class Bot:
         if self._store.one_process:
             # SQLite has one worker: answers under way now were left by an earlier run.
             await live.expire_all()
+        options = answer_options(settings)
+        kept_settings = ChannelSettingsStore(self._store)
+        channel_settings = ChannelSettings(kept_settings)
         conversation = Conversation(
             self._store,
             self._model,
-            answer_options(settings),
+            options,
             SlackThreads(client, self._store, bot_user_id),
             stops,
             live,
+            # In order: later policies see the parameters the ones before admitted.
+            policy=Policies(channel_settings),
+        )
+        settings_modal = SettingsModal(
+            kept_settings, channel_settings, options.parameters, set(names(settings.BOT_ADMINS))
         )
         panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
@@ -169,6 +181,7 @@ class Bot:
             stops=stops,
             store=self._store,
             panel=panel,
+            settings_modal=settings_modal,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())

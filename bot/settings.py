@@ -294,12 +294,17 @@ def _describe(error: ValidationError) -> str:
     return f"{name} is invalid: {message}"
 
 
-def load_settings(*, console: bool = False) -> Settings:
+def load_settings(*, console: bool = False, database_only: bool = False) -> Settings:
     """Read and validate the settings, or raise SettingsError with one clear line.
 
-    The console talks to no Slack workspace, so it needs no Slack settings.
+    The console talks to no Slack workspace, so it needs no Slack settings; commands
+    that only read and write the database (`settings`) need no Slack or OpenAI keys.
     """
-    overrides = {"SLACK_BOT_TOKEN": "unused", "SLACK_SIGNING_SECRET": "unused"} if console else {}
+    overrides: dict[str, str] = {}
+    if console or database_only:
+        overrides = {"SLACK_BOT_TOKEN": "unused", "SLACK_SIGNING_SECRET": "unused"}
+    if database_only:
+        overrides["OPENAI_API_KEY"] = "unused"
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:

@@ -30,6 +30,8 @@ from bot.slack.payloads import (
     turn_from_event,
 )
 from bot.slack.press import Press
+from bot.slack.settings_modal import SettingsModal
+from bot.slack.settings_modal import register as register_settings
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,7 @@ def build_app(
     stops: Stops,
     store: Store,
     panel: AssistantPanel,
+    settings_modal: SettingsModal | None = None,
 ) -> AsyncApp:
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
@@ -112,6 +115,18 @@ def build_app(
     @app.event("assistant_thread_context_changed")
     async def on_assistant_context(event: dict[str, Any]) -> None:
         await panel.context_changed(event)
+
+    # App Home, by tab: "messages" is the agent experience's DM with the bot (it replaces
+    # assistant_thread_started); the Home tab ("home") is served by its own module.
+    home_tabs: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+        "messages": panel.messages_opened,
+    }
+
+    @app.event("app_home_opened")
+    async def on_app_home_opened(event: dict[str, Any]) -> None:
+        opened = home_tabs.get(str(event.get("tab") or ""))
+        if opened is not None:
+            await opened(event)
 
     @app.action(buttons.STOP)
     async def on_stop(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -173,6 +188,9 @@ def build_app(
         async with queue.intake():
             if await accept(turn, deliveries.route(response_url)):
                 queue.submit(turn, deliveries.for_ask(turn, response_url))
+
+    if settings_modal is not None:
+        register_settings(app, settings_modal)
 
     # Everything else is acknowledged, so Slack does not retry it.
     async def ignore(ack: AsyncAck) -> None:

@@ -1,4 +1,5 @@
-"""Slack's Assistant panel (the app's split view): prompts, titles, status, context.
+"""Slack's Assistant panel (the app's split view): prompts, titles, status, context;
+and the agent experience's DM (`agent_view`), where only the prompts apply.
 
 bolt's AsyncAssistant is not used: it takes over every threaded DM message,
 while here a threaded DM is an ordinary conversation that the same turn flow
@@ -97,6 +98,21 @@ class AssistantPanel:
             )
         except SIDE_CALL_ERRORS as error:
             log.warning("could not greet a new assistant thread (%s)", type(error).__name__)
+
+    async def messages_opened(self, event: dict[str, Any]) -> None:
+        """Slack's agent experience (`agent_view`): someone opened their DM with the bot
+        (`app_home_opened`, tab "messages"). Its prompts are set for the DM as a whole:
+        with a `thread_ts`, Slack drops the call without a word for an agent app."""
+        channel = event.get("channel")
+        if not isinstance(channel, str) or not channel.startswith("D"):
+            return
+        try:
+            await self._client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel,
+                prompts=[{"title": t, "message": m} for t, m in self._prompts],
+            )
+        except SIDE_CALL_ERRORS as error:
+            log.info("could not suggest prompts (%s)", type(error).__name__)
 
     async def context_changed(self, event: dict[str, Any]) -> None:
         thread = event.get("assistant_thread")

@@ -157,3 +157,17 @@ slack_workers = Table(
     Column("live", Integer, nullable=False),
     Column("seen_at", Float, nullable=False),
 )
+
+# Per-channel settings over the environment's defaults, one row per value set: the
+# workspace's own defaults under channel "", a channel's under its id. Values are kept
+# as the operator typed them and checked when set (`bot/conversation/channel_settings.py`).
+channel_settings = Table(
+    "channel_settings",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("channel_id", String(32), primary_key=True),  # "": the workspace's defaults
+    Column("name", String(32), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("changed_by", String(64), nullable=False),  # a user id, or "operator"
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)

@@ -58,7 +58,9 @@ TIERS: dict[str, Tier] = {
 REPLIES_OUTSIDE_MARKETPLACE = Tier(1, 60)
 
 # Form-encoded arguments that carry JSON (slack_sdk serialises them this way).
-_JSON_ARGS = frozenset({"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids"})
+_JSON_ARGS = frozenset(
+    {"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids", "view"}
+)
 
 
 @dataclass
@@ -187,6 +189,7 @@ class FakeSlack:
         self._response_url_log: list[tuple[str, dict[str, Any]]] = []
         self._replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self.views: dict[str, dict[str, Any]] = {}  # modals opened (views.open), by view id
         self._faults: dict[str, deque[_Fault]] = {}
         self._lost: dict[str, deque[_LostAnswer]] = {}
         self._markdown_refusals: list[_MarkdownRefusal] = []
@@ -245,7 +248,7 @@ class FakeSlack:
         self._replies[(channel, thread_ts)] = list(messages)
 
     def set_user(self, user_id: str, **fields: Any) -> None:
-        """Override fields of the user `users.info` returns."""
+        """Override fields of the user `users.info` returns (e.g. `is_admin=True`)."""
         self._users[user_id] = fields
 
     def inject(
@@ -720,12 +723,55 @@ class FakeSlack:
             "real_name": f"User {user_id}",
             "deleted": False,
             "is_bot": user_id == BOT_USER_ID,
+            "is_admin": False,  # set_user(user_id, is_admin=True) for a workspace admin
+            "is_owner": False,
+            "is_primary_owner": False,
             "tz": "Europe/London",
             "tz_offset": 0,
             "profile": {"real_name": f"User {user_id}", "display_name": name},
         }
         user.update(self._users.get(user_id, {}))
         return {"ok": True, "user": user}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A modal opened with a `trigger_id` (Slack's are good for 3 seconds)."""
+        view = args.get("view")
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        view_id = f"V{next(self._ts):08d}"
+        shown = {
+            **view,
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "state": {"values": {}},
+            "hash": f"{time.time():.6f}.{view_id}",
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": "A1",
+            "bot_id": BOT_ID,
+        }
+        self.views[view_id] = shown
+        return {"ok": True, "view": shown}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A modal replaced by `view_id` (or `external_id`)."""
+        view, view_id = args.get("view"), args.get("view_id")
+        if not view_id:
+            external = args.get("external_id")
+            found = [i for i, v in self.views.items() if v.get("external_id") == external]
+            view_id = found[0] if found else None
+        if view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        kept = self.views[str(view_id)]
+        shown = {**view, **{k: kept[k] for k in ("id", "team_id", "root_view_id", "app_id")}}
+        shown["state"] = {"values": {}}
+        shown["hash"] = f"{time.time():.6f}.{view_id}"
+        self.views[str(view_id)] = shown
+        return {"ok": True, "view": shown}
 
 
 _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
@@ -740,6 +786,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "conversations.replies": FakeSlack._replies_of,
     "conversations.history": FakeSlack._history_of,
     "users.info": FakeSlack._users_info,
+    "views.open": FakeSlack._views_open,
+    "views.update": FakeSlack._views_update,
 }
 
 

@@ -23,6 +23,7 @@ def test_events_the_bot_handles_are_subscribed() -> None:
         "message.im",
         "message.channels",
         "message.groups",
+        "app_home_opened",
         "assistant_thread_started",
         "assistant_thread_context_changed",
     } <= events
@@ -32,14 +33,18 @@ def test_scopes_cover_the_calls_the_bot_makes() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert {
         "app_mentions:read", "chat:write", "commands", "im:history", "channels:history",
-        "groups:history", "assistant:write",
+        "groups:history", "assistant:write", "users:read",
     } <= scopes  # fmt: skip
 
 
-def test_ask_command_interactivity_socket_mode_and_the_assistant_view() -> None:
+def test_commands_interactivity_socket_mode_and_the_agent_view() -> None:
     data = manifest()
-    assert [c["command"] for c in data["features"]["slash_commands"]] == ["/ask"]
+    commands = [c["command"] for c in data["features"]["slash_commands"]]
+    assert commands[:2] == ["/ask", "/ask-settings"]
     assert data["settings"]["interactivity"]["is_enabled"] is True
     assert data["settings"]["socket_mode_enabled"] is True
     assert data["features"]["bot_user"]["display_name"]
-    assert data["features"]["assistant_view"]["assistant_description"]
+    # Slack's agent experience; assistant_view is on its way out.
+    assert data["features"]["agent_view"]["agent_description"]
+    assert "assistant_view" not in data["features"]
+    assert data["features"]["app_home"]["messages_tab_enabled"] is True
