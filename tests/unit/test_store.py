@@ -55,7 +55,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0005"
+HEAD = "0006f"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
