@@ -247,6 +247,17 @@ async def test_a_thread_counts_from_its_first_accepted_turn_and_heard_text_follo
     await store.close()
 
 
+async def test_a_heard_message_keeps_the_references_to_its_files(database_url: str) -> None:
+    store = await Store.open(database_url)
+    shot = {"id": "F1", "name": "a.png", "mimetype": "image/png", "filetype": "png",
+            "size": 3, "url": "https://files.slack.com/files-pri/T1-F1/download/a.png"}  # fmt: skip
+    await store.hear("T1", "C1", "7.0", "U2", "7.1", "", [shot])
+    await store.hear("T1", "C1", "7.0", "U3", "7.2", "no files")
+    heard = await store.heard_before("T1", "C1", "7.0", before_ts="9.0")
+    assert [(h.text, h.files) for h in heard] == [("", (shot,)), ("no files", ())]
+    await store.close()
+
+
 async def test_answers_are_kept_whole_with_their_turns_for_a_while(database_url: str) -> None:
     store = await Store.open(database_url)
     await store.record_turn(replace(turn("resp_1", stored=True), answer_text="First, whole."))
