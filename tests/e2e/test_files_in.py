@@ -268,6 +268,37 @@ async def test_a_file_url_on_another_host_is_never_fetched(
 
 
 @MODES
+async def test_a_redirect_is_followed_on_slack_s_file_host_only(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel, mode: str
+) -> None:
+    elsewhere = FakeSlack()
+    await elsewhere.start()
+    try:
+        bot = await start_bot(BOT_STREAM_MODE=mode)
+        image = png()
+        real = fake_slack.files.add("real.png", image, "image/png")
+        moved = fake_slack.files.add(
+            "moved.png", b"", "image/png", redirect=real["url_private_download"]
+        )
+        bait = elsewhere.files.add("bait.png", png(7, 7), "image/png")
+        away = fake_slack.files.add(
+            "away.png", b"", "image/png", redirect=bait["url_private_download"]
+        )
+        fake_model.enqueue(answer("One of two."))
+        event = with_files(mention("<@UBOT> compare"), moved, away)
+
+        shown = await ask(bot, slack, fake_slack, event)
+
+        assert "I couldn't read away.png: it isn't stored in Slack." in shown
+        assert "moved.png" not in shown
+        [_, picture] = user_parts(fake_model.requests[0].json)
+        assert decoded(picture["image_url"]) == image
+        assert elsewhere.files.downloads == []  # the bot token never went there
+    finally:
+        await elsewhere.stop()
+
+
+@MODES
 async def test_a_file_without_details_is_looked_up_and_read_only_where_it_is_shared(
     start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel, mode: str
 ) -> None:
@@ -299,7 +330,8 @@ async def test_a_turn_with_files_accepted_before_a_restart_still_has_its_files(
     first = await start_bot(
         BOT_STREAM_MODE=mode, BOT_MAX_CONCURRENT_ANSWERS=1, BOT_SHUTDOWN_GRACE=0
     )
-    busy = mention("<@UBOT> a long one")
+    sheet = fake_slack.files.add("plan.xlsx", b"PK", "application/vnd.ms-excel", "xlsx")
+    busy = with_files(mention("<@UBOT> a long one"), sheet)
     await slack.event(first, busy)
     await fake_slack.wait_for(lambda: "w1" in fake_slack.thread_text("C1", busy["ts"]))
     spec = fake_slack.files.add("spec.pdf", PDF, "application/pdf")
@@ -317,3 +349,8 @@ async def test_a_turn_with_files_accepted_before_a_restart_still_has_its_files(
     assert text == {"type": "input_text", "text": "<@U1>: summarise this"}
     assert document["filename"] == "spec.pdf" and decoded(document["file_data"]) == PDF
     assert len(fake_model.requests) == 2
+    # The answer under way was resumed where it was, its file's note kept.
+    [resumed] = await answer_in(again, fake_slack, "C1", busy["ts"])
+    assert resumed.visible.startswith("".join(words).strip())
+    assert "I couldn't read plan.xlsx: I read images" in resumed.visible
+    assert len(fake_model.resumed) == 1

@@ -6,7 +6,8 @@
 fake's own server. A download needs the bot token (`Authorization: Bearer
 xoxb-…`): with another token it is answered 403; without one, with Slack's HTML
 sign-in page (200), as Slack does. A deleted file is 404; a file added with
-`sign_in_page=True` is always answered with that page. `files.info` answers
+`sign_in_page=True` is always answered with that page; one added with
+`redirect=URL`, with a 302 to that URL. `files.info` answers
 with the file (`file_not_found` for an unknown id, `file_deleted` for a
 deleted one), including the channels it is shared in.
 """
@@ -38,6 +39,7 @@ class HostedFile:
     size: int
     deleted: bool = False
     sign_in_page: bool = False
+    redirect: str = ""  # answered with a 302 to this URL
 
 
 @dataclass
@@ -70,14 +72,16 @@ class FakeFiles:
         team: str = "T1",
         size: int | None = None,
         sign_in_page: bool = False,
+        redirect: str = "",
     ) -> dict[str, Any]:
         """Host a file; returns the file object a message event carries. `size` overrides
-        the size Slack reports (the bytes served stay `data`)."""
+        the size Slack reports (the bytes served stay `data`); with `redirect`, a download
+        is answered with a 302 to that URL."""
         file_id = f"F{next(self._ids):08d}"
         self.hosted[file_id] = HostedFile(
             file_id, name, data, mimetype, filetype or name.rsplit(".", 1)[-1].lower(),
             list(channels), team, len(data) if size is None else size,
-            sign_in_page=sign_in_page,
+            sign_in_page=sign_in_page, redirect=redirect,
         )  # fmt: skip
         return self.file_object(file_id)
 
@@ -131,6 +135,8 @@ class FakeFiles:
         hosted = self.hosted.get(file_id)
         if hosted is None or hosted.deleted:
             response: web.StreamResponse = web.Response(status=404, text="Not found")
+        elif hosted.redirect:
+            response = web.Response(status=302, headers={"Location": hosted.redirect})
         elif hosted.sign_in_page or not authorization:
             response = web.Response(text=SIGN_IN_PAGE, content_type="text/html")
         elif authorization != f"Bearer {self.token}":
