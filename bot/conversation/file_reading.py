@@ -62,9 +62,14 @@ async def read_files(
     results = await asyncio.gather(*(_read_one(reader, turn, ref, max_bytes) for ref in kept))
     parts: dict[str, list[dict[str, Any]]] = {}
     notes: list[str] = []
+    room = max(files.MAX_TOTAL_BYTES, max_bytes * 4 // 3 + 4096)  # base64 of the largest
     for ref, result in zip(kept, results, strict=True):
         if isinstance(result, str):
             notes.append(result)
+            continue
+        room -= sum(len(v) for part in result for v in part.values() if isinstance(v, str))
+        if room < 0:
+            notes.append(files.not_read(ref, files.TOO_MUCH))
         else:
             parts[ref.id] = result
     notes.extend(files.not_read(ref, files.TOO_MANY) for ref in extra)

@@ -10,6 +10,9 @@ from typing import Any
 
 MAX_FILE_TEXT = 100_000  # characters of one text file sent to the model
 MAX_FILES = 10  # files read for one turn (Slack allows 10 on a message)
+# The API takes about 50 MB of files in one request: more is not sent (counted as sent,
+# in base64; one file alone may always be as large as BOT_MAX_FILE_MB).
+MAX_TOTAL_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ GONE = "it was deleted or is no longer shared here"
 NOT_FETCHED = "Slack didn't send it just now"
 NOT_WHAT_IT_SAYS = "its contents don't match its type"
 TOO_MANY = f"I read at most {MAX_FILES} files at once"
+TOO_MUCH = "with the other files, it is more than I can send at once"
 
 
 def megabytes(max_bytes: int) -> str:

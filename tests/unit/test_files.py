@@ -301,3 +301,15 @@ def test_a_reply_with_only_a_file_is_heard_with_it() -> None:
     heard = heard_from_event(body(reply), "UBOT")
     assert heard is not None and heard.text == "" and heard.files == (file_of(SLACK_FILE),)
     assert heard_from_event(body({**reply, "files": []}), "UBOT") is None  # nothing said
+
+
+async def test_files_beyond_what_one_request_takes_are_left_out_with_a_note(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(files, "MAX_TOTAL_BYTES", 9_000)
+    url = "https://files.slack.com/"
+    big = [FileRef(f"F{i}", f"{i}.pdf", "application/pdf", "", 3_100, url) for i in range(3)]
+    reader = Reader({f.id: PDF + b"x" * 3_000 for f in big})  # about 4,200 bytes in base64
+    read = await read_files(reader, Turn("T1", "C1", "1", "U1", "1", ""), big, 4_000)
+    assert list(read.parts) == ["F0", "F1"]
+    assert read.notes == (f"I couldn't read 2.pdf: {files.TOO_MUCH}.",)
