@@ -29,6 +29,7 @@ from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
+from bot.slack.file_reader import SlackFiles
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
 from bot.slack.settings_modal import SettingsModal
@@ -54,6 +55,7 @@ def answer_options(settings: Settings) -> Options:
         compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,
         background=settings.OPENAI_BACKGROUND,
         final_retry_after=settings.BOT_FINAL_WRITE_SECONDS,
+        max_file_bytes=int(settings.BOT_MAX_FILE_MB * 1024 * 1024),
     )
 
 
@@ -144,6 +146,7 @@ class Bot:
             SlackThreads(client, self._store, bot_user_id),
             stops,
             live,
+            files=SlackFiles(client, self._session, settings.SLACK_API_URL),
             # In order: later policies see the parameters the ones before admitted.
             policy=Policies(channel_settings),
         )

@@ -6,12 +6,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
+from bot.conversation.file_reading import FileReader, NoFiles, Read, read_files
+from bot.conversation.files import FileRef
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
@@ -73,6 +75,7 @@ class Options:
     compact_threshold: int = 200_000
     background: str = "auto"  # or "true", "false"
     final_retry_after: float = 120.0  # a final write that could not land: tried again then
+    max_file_bytes: int = 20 * 1024 * 1024  # BOT_MAX_FILE_MB: the largest file read
 
 
 @dataclass
@@ -129,6 +132,7 @@ class Conversation:
         stops: Stops | None = None,
         live: LiveAnswers | None = None,
         policy: Policy | None = None,
+        files: FileReader | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -137,6 +141,7 @@ class Conversation:
         self.stops = stops or Stops()
         self._live = live or store.live()
         self._policy = policy or Open()
+        self._files = files or NoFiles()
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -216,7 +221,7 @@ class Conversation:
             log.info("skipping an answer another worker has taken over")
             return
         question = turn.text.strip()
-        if not question:
+        if not question and not turn.files:
             await self._deliver(turn.key, delivery, Final(notices.HELP))
             return
         if len(question) > self._options.max_question_chars:
@@ -250,16 +255,22 @@ class Conversation:
         earlier, earlier_ids = await self._context_before(turn, state)
         note = await self._source.surroundings(turn)
         await delivery.start()
+        read = await self._read_files(turn, earlier)
         about = {
             "head": head,
             "heard": list(earlier_ids),
             "started_at": started_at.isoformat(),
             "model": parameters.model,
             "json": parameters.answers_in_json,
+            "files_note": read.note,
         }
+        if not turn.text.strip() and turn.files and not read.parts:
+            # Only files, and none the model can take: the notes are the answer.
+            await self._deliver(turn.key, delivery, Final("", read.note))
+            return
         with self._watching(turn) as stop:
             progress = self._progress(turn, delivery, about)
-            ask = Asking(turn, parameters, note)
+            ask = Asking(turn, parameters, note, read.parts)
             outcome = await self._call(ask, delivery, stop, progress, head, earlier)
             code = outcome.error.code if outcome.error else outcome.answer.error_code
             restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
@@ -273,12 +284,12 @@ class Conversation:
         notice = outcome.notice
         if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
-        await self._conclude(turn, delivery, outcome, notice, about)
+        await self._conclude(turn, delivery, outcome, with_files_note(about, notice), about)
 
     async def _continue(self, turn: Turn, delivery: Delivery, row: LiveRow) -> None:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
-        kept = ("head", "heard", "started_at", "background", "model", "json")
+        kept = ("head", "heard", "started_at", "background", "model", "json", "files_note")
         about = {k: row.progress.get(k) for k in kept}
         await delivery.start()
         with self._watching(turn) as stop:
@@ -292,7 +303,7 @@ class Conversation:
             # The response is gone (expired, or never kept): what was shown stays.
             log.warning("could not resume an answer: %s", type(outcome.error).__name__)
             notice = notices.INTERRUPTED
-        await self._conclude(turn, delivery, outcome, notice, about)
+        await self._conclude(turn, delivery, outcome, with_files_note(about, notice), about)
 
     def _progress(self, turn: Turn, delivery: Delivery, about: dict[str, Any]) -> Progress:
         about.setdefault("background", self._background)
@@ -399,7 +410,7 @@ class Conversation:
             heard = await self._store.heard_before(*turn.thread, before_ts=turn.message_ts)
         ids = tuple(h.id for h in heard)
         said = most_recent(
-            [Said(speaker=h.user_id, text=h.text) for h in heard],
+            [Said(h.user_id, h.text, files=tuple(FileRef.of(f) for f in h.files)) for h in heard],
             messages=MAX_HEARD,
             chars=MAX_HEARD_CHARS,
         )
@@ -430,6 +441,7 @@ class Conversation:
                 earlier=earlier,
                 note=ask.note,
                 extra=extra,
+                files=ask.files,
             )
             events = self._model.stream(request)
             outcome = await self._stream(
@@ -535,6 +547,15 @@ class Conversation:
         except Exception:
             log.exception("could not leave an answer for the next start")
 
+    async def _read_files(self, turn: Turn, earlier: tuple[Said, ...]) -> Read:
+        """The files of the turn's message and of the messages heard before it."""
+        refs = [ref for said in earlier for ref in said.files] + list(turn.files)
+        if not refs:
+            return Read()
+        read = await read_files(self._files, turn, refs, self._options.max_file_bytes)
+        log.info("read %d of %d file(s)", len(read.parts), len(refs))
+        return read
+
     async def _spent(self, turn: Turn, model: str, outcome: Outcome) -> None:
         """Count what a response cost against the asker's and the workspace's budgets."""
         if outcome.answer.usage is None:
@@ -605,11 +626,18 @@ class Asking:
     turn: Turn
     parameters: Parameters
     note: str = ""
+    files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # parts by file id
 
 
 def as_code_block(text: str) -> str:
     """A JSON answer (OPENAI_TEXT_FORMAT) is shown as it came, in a code block."""
     return f"```json\n{text.strip()}\n```"
+
+
+def with_files_note(about: dict[str, Any], notice: str | None) -> str | None:
+    """The answer's notice, after the note of any file the model was not given."""
+    files_note = str(about.get("files_note") or "")
+    return " ".join(n for n in (files_note, notice) if n) or None
 
 
 def started(about: dict[str, Any]) -> datetime:

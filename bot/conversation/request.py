@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.conversation.files import FileRef
 from bot.conversation.parameters import Parameters
 from bot.conversation.turn import Turn
 
@@ -17,6 +18,7 @@ class Said:
     speaker: str  # a Slack user id; "" for the bot itself
     text: str
     aside: bool = False  # a note to the model about the thread, in no one's words
+    files: tuple[FileRef, ...] = ()  # attached to the message
 
 
 # What people wrote between two turns is sent with the next one: at most this much.
@@ -46,9 +48,12 @@ def most_recent(said: Sequence[Said], *, messages: int, chars: int) -> tuple[Sai
     return ((left_out(dropped),) if dropped else ()) + tuple(kept)
 
 
+FILES_ONLY = "(sent the attached files)"
+
+
 def speaker_line(user_id: str, text: str) -> str:
     # Several people can talk in one thread: each user turn says who speaks.
-    return f"<@{user_id}>: {text}"
+    return f"<@{user_id}>: {text or FILES_ONLY}"
 
 
 def user_message(text: str) -> dict[str, Any]:
@@ -63,19 +68,25 @@ def build_request(
     earlier: tuple[Said, ...] = (),
     note: str = "",
     extra: dict[str, Any] | None = None,
+    files: Mapping[str, Sequence[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
-    """Only the new turn is sent; the chain keeps the rest. `earlier` rebuilds a lost chain."""
+    """Only the new turn is sent; the chain keeps the rest. `earlier` rebuilds a lost chain.
+    `files` holds the content parts of the files read, by file id: each goes with the
+    message it was attached to."""
+    contents = files or {}
     items: list[dict[str, Any]] = []
     for said in earlier:
         if said.aside:
             items.append(user_message(said.text))
         elif said.speaker:
             items.append(user_message(speaker_line(said.speaker, said.text)))
+            attach(items[-1], said.files, contents)
         else:
             items.append(
                 {"role": "assistant", "content": [{"type": "output_text", "text": said.text}]}
             )
     items.append(user_message(speaker_line(turn.user_id, turn.text)))
+    attach(items[-1], turn.files, contents)
     if note:
         # Where the user is (e.g. the channel open beside the Assistant panel).
         items[-1]["content"].insert(0, {"type": "input_text", "text": note})
@@ -85,3 +96,13 @@ def build_request(
         body["previous_response_id"] = previous_response_id
     body.update(extra or {})
     return body
+
+
+def attach(
+    item: dict[str, Any],
+    refs: Sequence[FileRef],
+    contents: Mapping[str, Sequence[dict[str, Any]]],
+) -> None:
+    """Add the parts of the files read (of `refs`) to a user message, after its text."""
+    for ref in refs:
+        item["content"].extend(contents.get(ref.id, ()))

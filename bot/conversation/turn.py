@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.conversation.files import FileRef
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -17,6 +19,12 @@ class Turn:
     # People may talk in this thread without addressing the bot (a channel thread),
     # so the thread can hold messages the model has not heard. Not so in a DM.
     shared: bool = True
+    # Files attached to the message: references only, read when the turn is answered.
+    files: tuple[FileRef, ...] = ()
+
+    def __post_init__(self) -> None:
+        # A turn kept in the database comes back with its files as plain dicts.
+        object.__setattr__(self, "files", tuple(FileRef.of(f) for f in self.files))
 
     @property
     def thread(self) -> tuple[str, str, str]:

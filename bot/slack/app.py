@@ -94,7 +94,7 @@ def build_app(
             # model hears it with the next turn.
             await store.hear(
                 heard.team_id, heard.channel_id, heard.thread_ts, heard.user_id, heard.ts,
-                heard.text,
+                heard.text, [file.kept() for file in heard.files],
             )  # fmt: skip
             return
         revision = revision_from_event(body, context.bot_user_id)

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from bot.conversation.files import FileRef
 from bot.conversation.turn import Turn
+from bot.slack.file_refs import files_of
 
 # Subtypes that are still a person writing; every other subtype (edits,
 # deletions, joins, bot messages…) is not a question.
@@ -62,6 +64,7 @@ def turn_from_event(body: dict[str, Any], bot_user_id: str | None) -> Turn | Non
         message_ts=ts,
         text=strip_mention(text if isinstance(text, str) else "", bot_user_id),
         shared=not is_dm,
+        files=files_of(event),
     )
 
 
@@ -89,6 +92,7 @@ class Heard:
     user_id: str
     ts: str
     text: str
+    files: tuple[FileRef, ...] = ()
 
 
 def heard_from_event(body: dict[str, Any], bot_user_id: str | None) -> Heard | None:
@@ -105,11 +109,13 @@ def heard_from_event(body: dict[str, Any], bot_user_id: str | None) -> Heard | N
     )  # fmt: skip
     if not isinstance(channel, str) or not channel or not _is_ts(ts) or not _is_ts(thread_ts):
         return None
-    if ts == thread_ts or not isinstance(text, str) or not text.strip():
+    text = text.strip() if isinstance(text, str) else ""
+    attached = files_of(event)
+    if ts == thread_ts or not (text or attached):
         return None  # a top-level message is no thread the bot is in yet
     if bot_user_id and f"<@{bot_user_id}" in text:
         return None  # a mention: it arrives as app_mention and becomes a turn
-    return Heard(_team(body, event), channel, thread_ts, str(event["user"]), ts, text.strip())
+    return Heard(_team(body, event), channel, thread_ts, str(event["user"]), ts, text, attached)
 
 
 @dataclass(frozen=True)

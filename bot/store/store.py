@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -71,6 +72,7 @@ class HeardMessage:
     user_id: str
     text: str
     ts: str = ""  # the message's Slack timestamp
+    files: tuple[dict[str, Any], ...] = ()  # references to the files attached, as kept
 
 
 @dataclass(frozen=True)
@@ -441,15 +443,31 @@ class Store:
         return await self._db.transaction(work)
 
     async def hear(
-        self, team_id: str, channel_id: str, thread_ts: str, user_id: str, ts: str, text: str
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        ts: str,
+        text: str,
+        files: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Keep a message written in a thread the bot takes part in, until its next turn."""
+        """Keep a message written in a thread the bot takes part in, until its next turn;
+        with references to its files (plain JSON values), read when that turn is answered."""
+        kept_files = json.dumps(list(files)) if files else None
 
         def work(conn: Connection) -> None:
             thread_id = _touch_thread(conn, team_id, channel_id, thread_ts)
             conn.execute(
                 insert_into(conn, heard_messages)
-                .values(thread_id=thread_id, user_id=user_id, message_ts=ts, text=text, at=now())
+                .values(
+                    thread_id=thread_id,
+                    user_id=user_id,
+                    message_ts=ts,
+                    text=text,
+                    at=now(),
+                    files=kept_files,
+                )  # fmt: skip
                 .on_conflict_do_nothing()
             )
 
@@ -496,7 +514,7 @@ class Store:
             rows = conn.execute(
                 select(
                     heard_messages.c.id, heard_messages.c.user_id, heard_messages.c.text,
-                    heard_messages.c.message_ts,
+                    heard_messages.c.message_ts, heard_messages.c.files,
                 )
                 .join(threads, threads.c.id == heard_messages.c.thread_id)
                 .where(*_place(team_id, channel_id, thread_ts))
@@ -504,7 +522,10 @@ class Store:
             earlier = sorted(
                 (r for r in rows if float(r[3]) < float(before_ts)), key=lambda r: float(r[3])
             )
-            return [HeardMessage(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in earlier]
+            return [
+                HeardMessage(int(r[0]), str(r[1]), str(r[2]), str(r[3]), _files(r[4]))
+                for r in earlier
+            ]
 
         return await self._db.transaction(work)
 
@@ -538,6 +559,12 @@ class Store:
             return {"turns": int(row[0]), "input_tokens": int(row[1]), "output_tokens": int(row[2])}
 
         return await self._db.transaction(work)
+
+
+def _files(kept: str | None) -> tuple[dict[str, Any], ...]:
+    """The file references kept with a heard message."""
+    found = json.loads(kept) if kept else []
+    return tuple(f for f in found if isinstance(f, dict)) if isinstance(found, list) else ()
 
 
 def _start_assistant_thread(

@@ -108,6 +108,8 @@ heard_messages = Table(
     Column("message_ts", String(32), nullable=False),
     Column("text", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    # The files attached to the message: a JSON list of references (never their bytes).
+    Column("files", Text, nullable=True),
     UniqueConstraint("thread_id", "message_ts", name="uq_heard_once"),
 )
 

@@ -9,6 +9,9 @@ or the answer comes too late), and refuse Markdown blocks from some call on
 With `enforce_tiers=True` it also enforces Slack's rate limits per workspace and
 method (`TIERS`): a call over its tier is answered 429 with `Retry-After`.
 
+It hosts the files people attach (`files`, see `slack_files.py`): served at
+their `url_private_download` URLs on the same server, with `files.info`.
+
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
 pushes envelopes (`socket_send`) and records what the app sends back
@@ -29,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.slack_files import FakeFiles
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -204,6 +209,8 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []  # open ones, oldest first
         self._tickets: set[str] = set()  # issued by apps.connections.open, not used yet
         self._ticket_ids = itertools.count(1)
+        # Files people attached, served on this server (see slack_files.py).
+        self.files = FakeFiles(lambda: self.url.removesuffix("/api/"), self._changed.set)
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -213,6 +220,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{token}", self._handle_response_url)
         app.router.add_get("/socket-mode/link", self._handle_socket)
+        app.router.add_get("/files-pri/{owner}/{tail:.*}", self.files.serve)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -788,6 +796,7 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "users.info": FakeSlack._users_info,
     "views.open": FakeSlack._views_open,
     "views.update": FakeSlack._views_update,
+    "files.info": lambda fake, args: fake.files.info(args),
 }
 
 

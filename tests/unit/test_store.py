@@ -55,7 +55,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0006c"
+HEAD = "0006f"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
@@ -244,6 +244,17 @@ async def test_a_thread_counts_from_its_first_accepted_turn_and_heard_text_follo
     assert await store.revise_heard("T1", "C9", "7.2", None) == 0  # another channel's
     heard = await store.heard_before("T1", "C1", "7.0", before_ts="9.0")
     assert [(h.user_id, h.text, h.ts) for h in heard] == [("U3", "Deploy at 6.", "7.2")]
+    await store.close()
+
+
+async def test_a_heard_message_keeps_the_references_to_its_files(database_url: str) -> None:
+    store = await Store.open(database_url)
+    shot = {"id": "F1", "name": "a.png", "mimetype": "image/png", "filetype": "png",
+            "size": 3, "url": "https://files.slack.com/files-pri/T1-F1/download/a.png"}  # fmt: skip
+    await store.hear("T1", "C1", "7.0", "U2", "7.1", "", [shot])
+    await store.hear("T1", "C1", "7.0", "U3", "7.2", "no files")
+    heard = await store.heard_before("T1", "C1", "7.0", before_ts="9.0")
+    assert [(h.text, h.files) for h in heard] == [("", (shot,)), ("no files", ())]
     await store.close()
 
 
