@@ -44,9 +44,15 @@ class TurnQueue:
         self._accepting = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closed = False
 
     def submit(self, turn: Turn, delivery: Delivery, job: Job | None = None) -> None:
         """Queue the turn's answer (or `job`, e.g. resuming one) behind its thread's others."""
+        if self._closed:
+            # Accepted by a listener that ran on after the stop began: the turn is kept in
+            # the database, and the next start (or another worker) answers it.
+            log.info("stopping: leaving a turn for the next start")
+            return
         if self._waiting >= self._max_waiting:
             log.warning("too many answers waiting; turning one away")
             self.spawn(self._safely(delivery, lambda: self._turn_away(turn, delivery)))
@@ -116,6 +122,7 @@ class TurnQueue:
         await self._idle.wait()
 
     async def close(self) -> None:
+        self._closed = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
