@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot import logs
 from bot.conversation.answer import Conversation
+from bot.conversation.budgets import DailyBudgets
 from bot.conversation.delivery import ShownText
 from bot.conversation.turn import Turn
 from bot.main import answer_options
@@ -22,6 +23,7 @@ from bot.responses.client import ResponsesClient
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
 from bot.store import Store
+from bot.store.usage import UsageStore
 
 USER = "UCONSOLE"
 
@@ -82,6 +84,8 @@ async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
         store,
         model,
         answer_options(settings),
+        # Counted for `python -m bot usage`; no budget holds back the operator's console.
+        policy=DailyBudgets(UsageStore(store)),
     )
     thread = f"{time.time():.6f}"
     out.write(

@@ -15,23 +15,28 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation.access import AllowLists
 from bot.conversation.answer import Conversation, Options
+from bot.conversation.budgets import DailyBudgets
 from bot.conversation.parameters import Parameters
+from bot.conversation.policy import Policies
 from bot.conversation.queue import TurnQueue
 from bot.conversation.resumer import Resumer
 from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
-from bot.settings import Settings
+from bot.settings import Settings, names
 from bot.slack.app import build_app
 from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
+from bot.slack.home import AppHome, HomeTabs
 from bot.slack.http import dispatch
 from bot.store import Store
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
+from bot.store.usage import UsageStore
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -51,6 +56,18 @@ def answer_options(settings: Settings) -> Options:
         background=settings.OPENAI_BACKGROUND,
         final_retry_after=settings.BOT_FINAL_WRITE_SECONDS,
     )
+
+
+def daily_budgets(settings: Settings, usage: UsageStore) -> DailyBudgets:
+    return DailyBudgets(
+        usage,
+        user_tokens=settings.BOT_USER_DAILY_TOKENS,
+        workspace_tokens=settings.BOT_WORKSPACE_DAILY_TOKENS,
+    )
+
+
+def allow_lists(settings: Settings) -> AllowLists:
+    return AllowLists(names(settings.BOT_ALLOWED_USERS), names(settings.BOT_ALLOWED_CHANNELS))
 
 
 class StartupError(Exception):
@@ -130,6 +147,7 @@ class Bot:
         if self._store.one_process:
             # SQLite has one worker: answers under way now were left by an earlier run.
             await live.expire_all()
+        budgets = daily_budgets(settings, UsageStore(self._store))
         conversation = Conversation(
             self._store,
             self._model,
@@ -137,6 +155,14 @@ class Bot:
             SlackThreads(client, self._store, bot_user_id),
             stops,
             live,
+            # Who may ask and how much: asked in this order once per turn, before the model.
+            policy=Policies(allow_lists(settings), budgets),
+        )
+        home = AppHome(
+            UsageStore(self._store),
+            budgets,
+            model=settings.OPENAI_MODEL,
+            admins=names(settings.BOT_ADMINS),
         )
         panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
@@ -169,6 +195,7 @@ class Bot:
             stops=stops,
             store=self._store,
             panel=panel,
+            home=HomeTabs(home=home.show),
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())

@@ -23,6 +23,7 @@ from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
 from bot.slack.deliveries import Deliveries
+from bot.slack.home import HomeTabs
 from bot.slack.payloads import (
     heard_from_event,
     revision_from_event,
@@ -64,6 +65,7 @@ def build_app(
     stops: Stops,
     store: Store,
     panel: AssistantPanel,
+    home: HomeTabs | None = None,
 ) -> AsyncApp:
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
@@ -112,6 +114,15 @@ def build_app(
     @app.event("assistant_thread_context_changed")
     async def on_assistant_context(event: dict[str, Any]) -> None:
         await panel.context_changed(event)
+
+    if home is not None:
+
+        @app.event("app_home_opened")
+        async def on_app_home_opened(
+            body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
+            context: AsyncBoltContext,
+        ) -> None:  # fmt: skip
+            await home.opened(body, event, client, context.bot_user_id)
 
     @app.action(buttons.STOP)
     async def on_stop(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
