@@ -110,7 +110,7 @@ def your_day(facts: HomeFacts) -> list[dict[str, Any]]:
     return [
         header("Your usage today"),
         section("\n".join(lines)),
-        context(f"Budgets {resets(facts.now)}."),
+        context(f"Every daily budget {resets(facts.now)}."),
     ]
 
 
