@@ -4,8 +4,12 @@ them (a private refusal and no model call), and as operators read them
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +24,7 @@ from tests.fakes.usage_streams import costing
 
 NOT_FOR_YOU = "Sorry, I only answer the people this bot is set up for."
 NOT_HERE = "Sorry, I don't answer in this channel."
+REPO = Path(__file__).resolve().parents[2]
 RESETS = re.compile(r"It resets at 00:00 UTC, in (\d+ h )?(\d+ min)?\.$")
 
 
@@ -190,3 +195,42 @@ async def test_usage_is_reported_by_user_channel_model_and_day_with_ask(
     assert total == ["total", "2", "1", "1,200", "300", "1,500"]
     assert "turns in threads (all time): 1" in out
     assert "feedback: 0 👍, 0 👎" in out
+
+
+async def run_bot(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> tuple[int, str, str]:
+    """`python -m bot ARGS` of this checkout, with only `env` for settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_"))}
+    clean.update(env, PYTHONPATH=str(REPO))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=clean,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(stdin.encode()), 60)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_the_usage_command_counts_the_console_and_takes_a_number_of_days(
+    fake_model: FakeModel, tmp_path: Path
+) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+    fake_model.enqueue(costing("From the console.", 90))
+    code, out, _ = await run_bot(
+        tmp_path, "console", stdin="hello\n\n", OPENAI_API_KEY="sk-test-key",
+        OPENAI_BASE_URL=fake_model.url, DATABASE_URL=database,
+    )  # fmt: skip
+    assert code == 0 and "From the console." in out
+
+    settings = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"}
+    code, out, err = await run_bot(
+        tmp_path, "usage", "--days", "1", OPENAI_API_KEY="sk-test-key", DATABASE_URL=database,
+        **settings,
+    )  # fmt: skip
+    assert code == 0, err
+    assert out.startswith("Tokens by day, user, channel and model, today (UTC):")
+    today = datetime.now(UTC).date().isoformat()
+    [line] = [line for line in out.splitlines() if line.startswith(today)]
+    assert line.split()[1:] == ["UCONSOLE", "console", "gpt-4.1", "1", "0", "68", "22", "90"]
+
+    code, _, err = await run_bot(tmp_path, "usage", "--days", "0", DATABASE_URL=database)
+    assert code == 2 and "--days: must be 1 or more" in err

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import yaml
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.access import AllowLists, is_direct
@@ -19,6 +20,7 @@ from bot.slack.home_view import MAX_CHANNELS, Admin, HomeFacts, home_view
 from bot.store.usage import UsageRow, WorkspaceDay
 from bot.usage_report import usage_table
 from tests.fakes.slack_api import blocks_text
+from tests.unit.test_manifest import MANIFEST
 
 
 @pytest.mark.parametrize(
@@ -138,3 +140,10 @@ async def test_each_app_home_tab_goes_to_its_own_handler() -> None:
         await tabs.opened({"team_id": "T1", "event": event}, event, client)
     await tabs.opened({"team_id": "T1"}, {"type": "app_home_opened", "tab": "home"}, client)
     assert seen == [("home", "T1", "U1"), ("messages", "T1", "U1")]
+
+
+def test_the_manifest_turns_the_home_tab_on_and_asks_for_what_it_needs() -> None:
+    data = yaml.safe_load(MANIFEST.read_text())
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert "app_home_opened" in data["settings"]["event_subscriptions"]["bot_events"]
+    assert "users:read" in data["oauth_config"]["scopes"]["bot"]  # users.info: admins
