@@ -102,10 +102,15 @@ async def test_only_allowed_channels_are_answered_and_direct_messages_always(
 # -- how much ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("mode", ["update", "native"])
 async def test_a_user_over_the_daily_budget_is_told_when_it_resets_others_are_answered(
-    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+    mode: str,
 ) -> None:
-    bot = await start_bot(BOT_USER_DAILY_TOKENS=100)
+    bot = await start_bot(BOT_USER_DAILY_TOKENS=100, BOT_STREAM_MODE=mode)
     fake_model.enqueue(costing("A long answer.", 120))  # under budget when asked: answered
     assert await ask_in_thread(bot, slack, fake_slack, mention("<@UBOT> explain")) == (
         "A long answer."

@@ -4,6 +4,7 @@ shows, how operators read usage, and which handler serves each App Home tab."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from bot.conversation.budgets import resets, user_over
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Refusal
 from bot.conversation.turn import Turn
+from bot.main import allow_lists
+from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.home import HomeOpened, HomeTabs
 from bot.slack.home_view import MAX_CHANNELS, Admin, HomeFacts, home_view
 from bot.store.usage import UsageRow, WorkspaceDay
@@ -147,3 +150,37 @@ def test_the_manifest_turns_the_home_tab_on_and_asks_for_what_it_needs() -> None
     assert data["features"]["app_home"]["home_tab_enabled"] is True
     assert "app_home_opened" in data["settings"]["event_subscriptions"]["bot_events"]
     assert "users:read" in data["oauth_config"]["scopes"]["bot"]  # users.info: admins
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("BOT_ALLOWED_USERS", "U1, @alice", "'@alice' is not a Slack user id (like U0123ABCD)"),
+        ("BOT_ADMINS", "alice", "'alice' is not a Slack user id (like U0123ABCD)"),
+        ("BOT_ALLOWED_CHANNELS", "C1,#general", "'#general' is not a Slack channel id"),
+    ],
+)
+def test_allow_lists_that_could_match_no_one_stop_the_start_with_one_line(
+    name: str, value: str, said: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for setting in Settings.model_fields:
+        monkeypatch.delenv(setting, raising=False)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-1")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert f"{name} is invalid: {said}" in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_slack_ids_of_every_kind_are_accepted() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", OPENAI_API_KEY="k",
+        BOT_ALLOWED_USERS="U0123ABCD, W0123ABCD", BOT_ADMINS="U1X",
+        BOT_ALLOWED_CHANNELS="C0123ABCD,G0123ABCD",
+    )  # fmt: skip
+    assert allow_lists(settings).users == {"U0123ABCD", "W0123ABCD"}
+    assert allow_lists(settings).channels == {"C0123ABCD", "G0123ABCD"}
