@@ -95,3 +95,18 @@ async def test_the_messages_tab_does_not_publish_the_home_tab(
     assert reply.status == 200
     await open_home(bot, slack, fake_slack, "U2")  # the Home tab of another is published
     assert home_views(fake_slack, "U1") == []
+
+
+async def test_malformed_app_home_events_are_acknowledged_and_change_nothing(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    for event in (
+        {"type": "app_home_opened", "tab": "home"},  # no user
+        {"type": "app_home_opened", "user": 7, "tab": "home"},
+        {"type": "app_home_opened", "user": "U3", "tab": ["home"]},
+        {"type": "app_home_opened", "user": "U3", "tab": "home", "view": "not a view"},
+    ):
+        assert (await slack.event(bot, event)).status in (200, 400)  # acked, or a 4xx
+    home = await open_home(bot, slack, fake_slack, "U4")  # the bot still draws the tab
+    assert "How to ask" in home
+    assert {call.args["user_id"] for call in fake_slack.calls_to("views.publish")} <= {"U3", "U4"}
