@@ -15,7 +15,8 @@ MAX_PEOPLE = 10  # the most people listed in an admin's view of the day
 MAX_CHANNELS = 40  # channels with settings listed (a view holds 100 blocks)
 MAX_TEXT = 2_900  # a section's text holds 3,000 characters
 
-ChannelRows = Mapping[str, Mapping[str, str]]  # channel id → setting name → value
+# channel id ("" for the workspace's defaults) → setting name → value
+ChannelRows = Mapping[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -139,15 +140,21 @@ def workspace_day(facts: HomeFacts, day: WorkspaceDay) -> list[dict[str, Any]]:
 
 
 def channel_settings(rows: ChannelRows) -> list[dict[str, Any]]:
+    """Each channel with values of its own; a workspace's defaults come under "" (the
+    channel-settings store keeps them so)."""
     blocks = [header("Channel settings (admins)")]
-    if not rows:
+    if rows.get(""):
+        blocks.append(section(f"*Workspace defaults*\n{described(rows[''])}"))
+    channels = sorted(channel for channel in rows if channel)
+    if not channels:
         blocks.append(section("Every channel uses the defaults."))
         return blocks
-    channels = sorted(rows)
     for channel in channels[:MAX_CHANNELS]:
-        settings = rows[channel]
-        described = " · ".join(f"`{name}`: {value}" for name, value in settings.items())
-        blocks.append(section(f"<#{channel}>\n{described or 'the defaults'}"))
+        blocks.append(section(f"<#{channel}>\n{described(rows[channel]) or 'the defaults'}"))
     if len(channels) > MAX_CHANNELS:
         blocks.append(context(f"…and {len(channels) - MAX_CHANNELS} more channels."))
     return blocks
+
+
+def described(settings: Mapping[str, str]) -> str:
+    return " · ".join(f"`{name}`: {value}" for name, value in settings.items())

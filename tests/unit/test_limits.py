@@ -87,14 +87,20 @@ def test_the_tighter_budget_is_what_is_left_for_a_person() -> None:
 
 
 def test_an_admin_sees_each_channels_settings_and_the_view_stays_within_slacks_limits() -> None:
-    rows = {f"C{n:03d}": {"model": "gpt-4o", "temperature": "0.2"} for n in range(60)}
+    rows: dict[str, dict[str, str]] = {"": {"model": "gpt-4.1-mini"}}  # workspace defaults
+    rows |= {f"C{n:03d}": {"model": "gpt-4o", "temperature": "0.2"} for n in range(60)}
     day = WorkspaceDay(answers=3, asks=1, total_tokens=900, by_user=(("U1", 600), ("U2", 300)))
     view = home_view(facts(admin=Admin(day, rows)))
     text = blocks_text(view["blocks"])
-    assert "<#C000>\n`model`: gpt-4o · `temperature`: 0.2" in text
+    assert "*Workspace defaults*\n`model`: gpt-4.1-mini\n<#C000>\n`model`: gpt-4o · " in text
     assert f"…and {60 - MAX_CHANNELS} more channels." in text
     assert len(view["blocks"]) <= 100
     assert "No daily budget for the workspace." in text
+    defaults_only = home_view(facts(admin=Admin(day, {"": {"tools": "web_search"}})))
+    only_defaults = blocks_text(defaults_only["blocks"])
+    assert "*Workspace defaults*\n`tools`: web_search\nEvery channel uses the defaults." in (
+        only_defaults
+    )
 
 
 def row(day: date, team: str, user: str, channel: str, *n: int) -> UsageRow:
