@@ -7,7 +7,8 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
 from bot import logs
@@ -48,18 +49,32 @@ async def migrate(settings: Settings) -> None:
     print("Database is up to date.")
 
 
-async def usage(settings: Settings) -> None:
-    from bot.store import Store
+async def usage(settings: Settings, days: int = 7) -> None:
+    from datetime import UTC, datetime, timedelta
 
+    from bot.store import Store
+    from bot.store.usage import UsageStore
+    from bot.usage_report import usage_table
+
+    today = datetime.now(UTC).date()
     store = await Store.open(settings.DATABASE_URL)
     try:
+        rows = await UsageStore(store).since(today - timedelta(days=days - 1))
         totals = await store.usage_totals()
         votes = await store.feedback_totals()
     finally:
         await store.close()
-    for name, value in totals.items():
-        print(f"{name}: {value:,}")
+    print(usage_table(rows, days=days, today=today))
+    print()
+    print(f"turns in threads (all time): {totals['turns']:,}")
     print(f"feedback: {votes['up']:,} 👍, {votes['down']:,} 👎")
+
+
+def positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return number
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["run", "migrate", "console", "usage", "settings"],
         help="run the bot (default), apply database migrations, chat in a local console, "
         "print usage totals, or show and set settings per channel (settings --help)",
+    )
+    parser.add_argument(
+        "--days",
+        type=positive,
+        default=7,
+        help="usage: the last N UTC days, today included (default 7)",
     )
     args = parser.parse_args(argv)
 
@@ -95,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         settings.SLACK_APP_TOKEN,
         settings.OPENAI_API_KEY,
     )
-    commands = {"run": run, "migrate": migrate, "usage": usage}
+    commands: dict[str, Callable[[Settings], Coroutine[Any, Any, None]]] = {
+        "run": run,
+        "migrate": migrate,
+        "usage": partial(usage, days=args.days),
+    }
     from bot.main import StartupError
 
     try:

@@ -15,8 +15,10 @@ from typing import Any, TextIO
 
 from bot import logs
 from bot.conversation.answer import Conversation
+from bot.conversation.budgets import DailyBudgets
 from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.delivery import ShownText
+from bot.conversation.policy import Policies
 from bot.conversation.turn import Turn
 from bot.main import answer_options
 from bot.responses.client import ResponsesClient
@@ -24,6 +26,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
 from bot.store import Store
 from bot.store.channel_settings import CONSOLE_TEAM, ChannelSettingsStore
+from bot.store.usage import UsageStore
 
 USER = "UCONSOLE"
 
@@ -84,8 +87,11 @@ async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
         store,
         model,
         answer_options(settings),
-        # `python -m bot settings set --team console --channel console NAME=VALUE`
-        policy=ChannelSettings(ChannelSettingsStore(store)),
+        # `python -m bot settings set --team console --channel console NAME=VALUE`; usage is
+        # counted for `python -m bot usage`, and no budget holds back the operator's console.
+        policy=Policies(
+            ChannelSettings(ChannelSettingsStore(store)), DailyBudgets(UsageStore(store))
+        ),
     )
     thread = f"{time.time():.6f}"
     out.write(

@@ -15,7 +15,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.conversation.access import AllowLists
 from bot.conversation.answer import Conversation, Options
+from bot.conversation.budgets import DailyBudgets
 from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Policies
@@ -31,12 +33,14 @@ from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.file_reader import SlackFiles
 from bot.slack.history import SlackThreads
+from bot.slack.home import AppHome, HomeTabs
 from bot.slack.http import dispatch
 from bot.slack.settings_modal import SettingsModal
 from bot.store import Store
 from bot.store.channel_settings import ChannelSettingsStore
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
+from bot.store.usage import UsageStore
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -57,6 +61,18 @@ def answer_options(settings: Settings) -> Options:
         final_retry_after=settings.BOT_FINAL_WRITE_SECONDS,
         max_file_bytes=int(settings.BOT_MAX_FILE_MB * 1024 * 1024),
     )
+
+
+def daily_budgets(settings: Settings, usage: UsageStore) -> DailyBudgets:
+    return DailyBudgets(
+        usage,
+        user_tokens=settings.BOT_USER_DAILY_TOKENS,
+        workspace_tokens=settings.BOT_WORKSPACE_DAILY_TOKENS,
+    )
+
+
+def allow_lists(settings: Settings) -> AllowLists:
+    return AllowLists(names(settings.BOT_ALLOWED_USERS), names(settings.BOT_ALLOWED_CHANNELS))
 
 
 class StartupError(Exception):
@@ -139,6 +155,7 @@ class Bot:
         options = answer_options(settings)
         kept_settings = ChannelSettingsStore(self._store)
         channel_settings = ChannelSettings(kept_settings)
+        budgets = daily_budgets(settings, UsageStore(self._store))
         conversation = Conversation(
             self._store,
             self._model,
@@ -147,11 +164,19 @@ class Bot:
             stops,
             live,
             files=SlackFiles(client, self._session, settings.SLACK_API_URL),
-            # In order: later policies see the parameters the ones before admitted.
-            policy=Policies(channel_settings),
+            # Asked in this order once per turn, before the model: who may ask, with which
+            # parameters (later policies see what the ones before admitted), how much.
+            policy=Policies(allow_lists(settings), channel_settings, budgets),
         )
         settings_modal = SettingsModal(
             kept_settings, channel_settings, options.parameters, set(names(settings.BOT_ADMINS))
+        )
+        home = AppHome(
+            UsageStore(self._store),
+            budgets,
+            model=settings.OPENAI_MODEL,
+            admins=names(settings.BOT_ADMINS),
+            channel_settings=kept_settings.of_workspace,
         )
         panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
@@ -185,6 +210,9 @@ class Bot:
             store=self._store,
             panel=panel,
             settings_modal=settings_modal,
+            home=HomeTabs(
+                home=home.show, messages=lambda opened: panel.messages_opened(opened.event)
+            ),
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())

@@ -8,6 +8,7 @@ set, and never echoes a value: tokens and keys must not reach a terminal.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,6 +138,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"{path!r} is not a module:function import path")
         return value
 
+    @field_validator("BOT_ALLOWED_USERS", "BOT_ADMINS")
+    @classmethod
+    def _user_ids(cls, value: str) -> str:
+        return slack_ids(value, USER_ID, "a Slack user id (like U0123ABCD)")
+
+    @field_validator("BOT_ALLOWED_CHANNELS")
+    @classmethod
+    def _channel_ids(cls, value: str) -> str:
+        return slack_ids(value, CHANNEL_ID, "a Slack channel id (like C0123ABCD)")
+
     @field_validator("SLACK_REDIRECT_URI")
     @classmethod
     def _redirect_is_https(cls, value: str) -> str:
@@ -224,6 +235,19 @@ class Settings(BaseSettings):
 def names(value: str) -> list[str]:
     """A comma-separated setting's items, without blanks."""
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+USER_ID = re.compile(r"[UW][A-Z0-9]+")  # W…: Enterprise Grid
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]+")
+
+
+def slack_ids(value: str, pattern: re.Pattern[str], kind: str) -> str:
+    """A list of ids that cannot match anyone (a name, an @mention) is refused at start,
+    rather than silently turning everyone away."""
+    for item in names(value):
+        if not pattern.fullmatch(item):
+            raise ValueError(f"{item!r} is not {kind}")
+    return value
 
 
 def text_format(value: str) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from bot.slack import buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
 from bot.slack.deliveries import Deliveries
+from bot.slack.home import HomeTabs
 from bot.slack.payloads import (
     heard_from_event,
     revision_from_event,
@@ -67,6 +68,7 @@ def build_app(
     store: Store,
     panel: AssistantPanel,
     settings_modal: SettingsModal | None = None,
+    home: HomeTabs | None = None,
 ) -> AsyncApp:
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
@@ -116,17 +118,14 @@ def build_app(
     async def on_assistant_context(event: dict[str, Any]) -> None:
         await panel.context_changed(event)
 
-    # App Home, by tab: "messages" is the agent experience's DM with the bot (it replaces
-    # assistant_thread_started); the Home tab ("home") is served by its own module.
-    home_tabs: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
-        "messages": panel.messages_opened,
-    }
+    if home is not None:
 
-    @app.event("app_home_opened")
-    async def on_app_home_opened(event: dict[str, Any]) -> None:
-        opened = home_tabs.get(str(event.get("tab") or ""))
-        if opened is not None:
-            await opened(event)
+        @app.event("app_home_opened")
+        async def on_app_home_opened(
+            body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient,
+            context: AsyncBoltContext,
+        ) -> None:  # fmt: skip
+            await home.opened(body, event, client, context.bot_user_id)
 
     @app.action(buttons.STOP)
     async def on_stop(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -172,4 +173,26 @@ channel_settings = Table(
     Column("value", Text, nullable=False),
     Column("changed_by", String(64), nullable=False),  # a user id, or "operator"
     Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# Tokens spent per workspace, user, channel, model and UTC day, counted from the `usage`
+# of every model response (answers, /ask, every round of an answer): daily budgets are
+# checked against it, and `python -m bot usage` reports it. One atomic upsert per response.
+token_usage = Table(
+    "token_usage",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False),
+    Column("day", Date, nullable=False),  # UTC
+    Column("user_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("answers", Integer, nullable=False, server_default="0"),  # turns answered
+    Column("asks", Integer, nullable=False, server_default="0"),  # of which /ask
+    Column("input_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("output_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("total_tokens", BigInteger, nullable=False, server_default="0"),
+    # Its first columns serve the budgets' look-ups: a workspace's day, a user's day.
+    UniqueConstraint("team_id", "day", "user_id", "channel_id", "model", name="uq_token_usage"),
 )

@@ -19,12 +19,9 @@ from tests.e2e.payloads import mention
 from tests.e2e.presses import STOP, ephemerals_to, press
 from tests.fakes.responses_api import FakeModel, answer, split_words
 from tests.fakes.slack_api import FakeSlack
+from tests.support.postgres import empty_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-TABLES = (
-    "channel_settings, live_answers, slack_workers, slack_calls, heard_messages, feedback, "
-    "assistant_threads, seen_messages, turns, threads, alembic_version"
-)
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
@@ -32,10 +29,7 @@ pytestmark = pytest.mark.skipif(
 
 
 async def drop_tables() -> None:
-    engine = create_async_engine(PG_URL)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DROP TABLE IF EXISTS {TABLES} CASCADE"))
-    await engine.dispose()
+    await empty_database(PG_URL)
 
 
 @pytest.fixture

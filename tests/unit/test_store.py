@@ -14,25 +14,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import Store, TurnRecord
 from bot.store.database import connect
 from bot.store.store import HeardMessage, migrate, now
+from tests.support.postgres import empty_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-PG_TABLES = (
-    "channel_settings, live_answers, slack_workers, slack_calls, heard_messages, feedback, "
-    "assistant_threads, seen_messages, turns, threads, alembic_version"
-)
 
 
 async def reset_postgres(url: str) -> None:
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"DROP TABLE IF EXISTS {PG_TABLES} CASCADE"))
-    await engine.dispose()
+    await empty_database(url)
 
 
 @pytest.fixture(
@@ -55,7 +47,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0006f"
+HEAD = "0006a"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
