@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from bot.conversation.queue import TurnQueue
 from bot.conversation.resumer import Resumer
 from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
-from bot.settings import Settings
+from bot.settings import Settings, names
 from bot.slack.app import build_app
 from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
@@ -29,9 +30,11 @@ from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
+from bot.slack.people import SlackPeople
 from bot.store import Store
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
+from bot.tools.functions import FunctionsError, load
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -43,8 +46,17 @@ HEARD_KEPT = timedelta(days=7)  # what people said in a thread the bot was not a
 
 
 def answer_options(settings: Settings) -> Options:
+    """What every answer asks of the model; BOT_FUNCTIONS are imported here, so one that
+    cannot be used stops the start (StartupError, one line naming it)."""
+    try:
+        functions = load(names(settings.BOT_FUNCTIONS))
+    except FunctionsError as error:
+        raise StartupError(str(error)) from None
+    parameters = replace(Parameters.from_settings(settings), functions=functions.definitions)
     return Options(
-        parameters=Parameters.from_settings(settings),
+        parameters=parameters,
+        functions=functions,
+        max_tool_rounds=settings.BOT_MAX_TOOL_ROUNDS,
         max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
         context_management=settings.OPENAI_CONTEXT_MANAGEMENT,
         compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,
@@ -137,6 +149,7 @@ class Bot:
             SlackThreads(client, self._store, bot_user_id),
             stops,
             live,
+            time_zones=SlackPeople(client),
         )
         panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(

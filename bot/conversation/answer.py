@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -16,6 +16,13 @@ from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
+from bot.conversation.rounds import (
+    Tools,
+    carried,
+    followup_request,
+    function_calls,
+    restarted_outputs,
+)
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
@@ -24,6 +31,8 @@ from bot.responses.reducer import Answer, Ending, reduce
 from bot.store import Store, TurnRecord
 from bot.store.live import DELIVERING, WAITING, LiveAnswers, LiveRow
 from bot.store.store import ThreadState, now
+from bot.tools.asker import NoTimeZones, TimeZones
+from bot.tools.functions import Functions
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +82,8 @@ class Options:
     compact_threshold: int = 200_000
     background: str = "auto"  # or "true", "false"
     final_retry_after: float = 120.0  # a final write that could not land: tried again then
+    functions: Functions | None = None  # BOT_FUNCTIONS, imported at start
+    max_tool_rounds: int = 8  # BOT_MAX_TOOL_ROUNDS
 
 
 @dataclass
@@ -83,12 +94,15 @@ class Outcome:
     error: ModelError | None = None
     stopped_by: str = ""  # the user who pressed Stop
     stored: bool = False  # the API stored the response: the chain may move to it
+    round_limit: int = 0  # the model asked for more rounds of tool calls than this
 
     @property
     def status(self) -> str:
         """As the turn is recorded: completed, incomplete, failed, stopped or error."""
         if self.stopped_by:
             return "stopped"
+        if self.round_limit:
+            return "incomplete"
         if self.error is not None or self.answer.ending is None:
             return "error"
         return self.answer.ending.value
@@ -97,6 +111,8 @@ class Outcome:
     def notice(self) -> str | None:
         if self.stopped_by:
             return notices.stopped(self.stopped_by)
+        if self.round_limit:
+            return notices.too_many_rounds(self.round_limit)
         if self.error is not None:
             return notices.for_model_error(self.error, text_shown=bool(self.answer.text))
         return notices.for_ending(self.answer)
@@ -129,6 +145,7 @@ class Conversation:
         stops: Stops | None = None,
         live: LiveAnswers | None = None,
         policy: Policy | None = None,
+        time_zones: TimeZones | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -137,6 +154,11 @@ class Conversation:
         self.stops = stops or Stops()
         self._live = live or store.live()
         self._policy = policy or Open()
+        self._tools = Tools(
+            options.functions or Functions(),
+            options.max_tool_rounds,
+            time_zones or NoTimeZones(),
+        )
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -270,6 +292,7 @@ class Conversation:
                 head = about["head"] = None
                 earlier = () if turn.one_off else await self._source.earlier(turn)
                 outcome = await self._call(ask, delivery, stop, progress, None, earlier)
+            outcome = await self._rounds(ask, delivery, stop, progress, outcome)
         notice = outcome.notice
         if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
@@ -278,7 +301,7 @@ class Conversation:
     async def _continue(self, turn: Turn, delivery: Delivery, row: LiveRow) -> None:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
-        kept = ("head", "heard", "started_at", "background", "model", "json")
+        kept = ("head", "heard", "started_at", "background", "model", "json", "round", "ran")
         about = {k: row.progress.get(k) for k in kept}
         await delivery.start()
         with self._watching(turn) as stop:
@@ -287,6 +310,12 @@ class Conversation:
             events = self._model.resume(row.response_id, row.sequence)
             outcome = await self._stream(events, delivery, stop, turn.key, progress, start, about)
             await self._spent(turn, str(about.get("model") or ""), outcome)
+            if outcome.answer.ended:
+                parameters = self._options.parameters
+                if about.get("model"):
+                    parameters = replace(parameters, model=str(about["model"]))
+                ask = Asking(turn, parameters)
+                outcome = await self._rounds(ask, delivery, stop, progress, outcome)
         notice = outcome.notice
         if outcome.error is not None and not outcome.answer.ended:
             # The response is gone (expired, or never kept): what was shown stays.
@@ -417,23 +446,29 @@ class Conversation:
         progress: Progress,
         head: str | None,
         earlier: tuple[Said, ...],
+        items: list[dict[str, Any]] | None = None,
+        start: Answer | None = None,
     ) -> Outcome:
+        """One response: to the turn, or (`items`) to tool outputs chained on `head`."""
         while True:
             mode, background = self._context_mode, self._background
             extra = context_window.fields(mode, self._options.compact_threshold)
             if background:
                 extra["background"] = True  # the response outlives this process
-            request = build_request(
-                ask.turn,
-                ask.parameters,
-                previous_response_id=head,
-                earlier=earlier,
-                note=ask.note,
-                extra=extra,
-            )
+            if items is not None and head is not None:
+                request = followup_request(ask.parameters, head, items, extra)
+            else:
+                request = build_request(
+                    ask.turn,
+                    ask.parameters,
+                    previous_response_id=head,
+                    earlier=earlier,
+                    note=ask.note,
+                    extra=extra,
+                )
             events = self._model.stream(request)
             outcome = await self._stream(
-                events, delivery, stop, ask.turn.key, progress, Answer(), progress.about
+                events, delivery, stop, ask.turn.key, progress, start or Answer(), progress.about
             )
             await self._spent(ask.turn, ask.parameters.model, outcome)
             error = outcome.error
@@ -448,6 +483,53 @@ class Conversation:
             # Remembered for later turns: this endpoint does not take that field.
             self._context_mode = context_window.WEAKER[mode]
             log.warning("the endpoint refuses %s; using %s", mode, self._context_mode)
+
+    async def _rounds(
+        self,
+        ask: Asking,
+        delivery: Delivery,
+        stop: asyncio.Event,
+        progress: Progress,
+        outcome: Outcome,
+    ) -> Outcome:
+        """While the model ends a response with function calls: run them, send their outputs
+        on a chained request, and stream on into the same message."""
+        about = progress.about
+        while True:
+            calls = function_calls(outcome.answer)
+            if not calls or outcome.error is not None or outcome.stopped_by:
+                return outcome
+            response_id = outcome.answer.response_id
+            rounds = int(about.get("round") or 0) + 1
+            if rounds > self._tools.max_rounds:
+                log.info("an answer reached the limit of %d tool rounds", self._tools.max_rounds)
+                outcome.round_limit = self._tools.max_rounds
+                outcome.stored = False  # its calls have no outputs: the chain cannot go on
+                return outcome
+            if about.get("ran") == response_id:
+                # The bot stopped while these calls ran: never run a function twice.
+                log.info("function calls were under way at a restart; not running them again")
+                items: list[dict[str, Any]] | None = restarted_outputs(calls)
+            else:
+                about["round"], about["ran"] = rounds, response_id
+                await progress.keep()  # kept before anything runs
+                await delivery.working("function_call")
+                log.info("running %d function call(s), round %d", len(calls), rounds)
+                try:
+                    items = await self._tools.outputs_unless_stopped(calls, ask.turn, stop)
+                except asyncio.CancelledError:
+                    await self._leave(ask.turn.key, delivery, progress, outcome.answer)
+                    raise
+            if items is None:
+                outcome.stopped_by = self.stops.stopped_by(ask.turn.key)
+                outcome.stored = False  # calls without outputs: the chain cannot go on
+                return outcome
+            about["round"] = rounds
+            start = carried(outcome.answer)
+            progress.next_round(start)
+            outcome = await self._call(
+                ask, delivery, stop, progress, response_id, (), items=items, start=start
+            )
 
     async def _stream(
         self,

@@ -32,6 +32,13 @@ def stopped(user_id: str) -> str:
     return f"Stopped by <@{user_id}>."
 
 
+def too_many_rounds(limit: int) -> str:
+    return (
+        f"I stopped here: the answer needed more than {limit} rounds of tool calls. "
+        "Please ask again more narrowly."
+    )
+
+
 def too_long(limit: int) -> str:
     return (
         f"That question is longer than I can take ({limit:,} characters at most). "
