@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.answer import Conversation, Options
+from bot.conversation.approvals import Approvals
 from bot.conversation.parameters import Parameters
 from bot.conversation.queue import TurnQueue
 from bot.conversation.resumer import Resumer
@@ -24,6 +25,7 @@ from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings, names
 from bot.slack.app import build_app
+from bot.slack.approval_desk import SlackApprovalDesk
 from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.calls import Persistence, RepeatSafely
@@ -32,6 +34,7 @@ from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
 from bot.slack.people import SlackPeople
 from bot.store import Store
+from bot.store.approvals import ApprovalStore
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
 from bot.tools.functions import FunctionsError, load
@@ -95,6 +98,7 @@ class Bot:
         self._socket: AsyncSocketModeHandler | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._resumer: asyncio.Task[None] | None = None
+        self._approvals: asyncio.Task[None] | None = None
         self._live: LiveAnswers | None = None
         self._grace = 0.0
 
@@ -142,6 +146,7 @@ class Bot:
         if self._store.one_process:
             # SQLite has one worker: answers under way now were left by an earlier run.
             await live.expire_all()
+        approvals = Approvals(ApprovalStore(self._store), SlackApprovalDesk(client))
         conversation = Conversation(
             self._store,
             self._model,
@@ -150,6 +155,7 @@ class Bot:
             stops,
             live,
             time_zones=SlackPeople(client),
+            approvals=approvals,
         )
         panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
@@ -182,9 +188,11 @@ class Bot:
             stops=stops,
             store=self._store,
             panel=panel,
+            approvals=approvals,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())
+        self._approvals = asyncio.create_task(approvals.run())
         # Socket Mode still listens on PORT, for /healthz: platforms check a web process.
         await self._serve_http(None if settings.socket_mode else app, host, settings.PORT)
         if settings.socket_mode:
@@ -265,7 +273,7 @@ class Bot:
             await self._runner.cleanup()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
-        for task in (self._resumer, self._housekeeping):
+        for task in (self._resumer, self._housekeeping, self._approvals):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

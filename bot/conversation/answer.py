@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
+from bot.conversation.approvals import Approvals, Waiting, approval_item
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
@@ -18,6 +19,7 @@ from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
 from bot.conversation.rounds import (
     Tools,
+    approval_requests,
     carried,
     followup_request,
     function_calls,
@@ -95,6 +97,7 @@ class Outcome:
     stopped_by: str = ""  # the user who pressed Stop
     stored: bool = False  # the API stored the response: the chain may move to it
     round_limit: int = 0  # the model asked for more rounds of tool calls than this
+    waiting: Waiting | None = None  # ended asking the asker's approval of a tool call
 
     @property
     def status(self) -> str:
@@ -113,6 +116,8 @@ class Outcome:
             return notices.stopped(self.stopped_by)
         if self.round_limit:
             return notices.too_many_rounds(self.round_limit)
+        if self.waiting is not None:
+            return notices.APPROVAL_WAITING
         if self.error is not None:
             return notices.for_model_error(self.error, text_shown=bool(self.answer.text))
         return notices.for_ending(self.answer)
@@ -146,6 +151,7 @@ class Conversation:
         live: LiveAnswers | None = None,
         policy: Policy | None = None,
         time_zones: TimeZones | None = None,
+        approvals: Approvals | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -154,6 +160,7 @@ class Conversation:
         self.stops = stops or Stops()
         self._live = live or store.live()
         self._policy = policy or Open()
+        self._approvals = approvals
         self._tools = Tools(
             options.functions or Functions(),
             options.max_tool_rounds,
@@ -238,7 +245,7 @@ class Conversation:
             log.info("skipping an answer another worker has taken over")
             return
         question = turn.text.strip()
-        if not question:
+        if not question and turn.continues is None:
             await self._deliver(turn.key, delivery, Final(notices.HELP))
             return
         if len(question) > self._options.max_question_chars:
@@ -266,11 +273,19 @@ class Conversation:
         self, turn: Turn, delivery: Delivery, state: ThreadState, parameters: Parameters
     ) -> None:
         started_at = now()
+        going_on = turn.continues
         if turn.one_off:
             state = ThreadState(None, False)
         head = state.chain_head
-        earlier, earlier_ids = await self._context_before(turn, state)
-        note = await self._source.surroundings(turn)
+        if going_on is not None:
+            # After an approval: chained on the response that asked, nothing else to say.
+            head = str(going_on["response_id"])
+            earlier: tuple[Said, ...] = ()
+            earlier_ids: tuple[int, ...] = ()
+            note = ""
+        else:
+            earlier, earlier_ids = await self._context_before(turn, state)
+            note = await self._source.surroundings(turn)
         await delivery.start()
         about = {
             "head": head,
@@ -278,13 +293,15 @@ class Conversation:
             "started_at": started_at.isoformat(),
             "model": parameters.model,
             "json": parameters.answers_in_json,
+            "round": int(going_on.get("rounds") or 0) if going_on else 0,
         }
         with self._watching(turn) as stop:
             progress = self._progress(turn, delivery, about)
             ask = Asking(turn, parameters, note)
-            outcome = await self._call(ask, delivery, stop, progress, head, earlier)
+            items = list(going_on["input"]) if going_on else None
+            outcome = await self._call(ask, delivery, stop, progress, head, earlier, items)
             code = outcome.error.code if outcome.error else outcome.answer.error_code
-            restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
+            restarted = not going_on and not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
             if restarted:
                 # The chain is gone upstream, or has grown past the context window:
                 # start a new one from the thread's recent messages.
@@ -346,7 +363,13 @@ class Conversation:
     ) -> None:
         """Write the final text, then keep the turn (the chain moves)."""
         answer = outcome.answer
+        waiting = outcome.waiting if self._approvals is not None else None
+        if waiting is not None and self._approvals is not None:
+            # Kept before the answer lets go of its lease: it must outlive a restart.
+            await self._approvals.keep(turn, answer.response_id, waiting)
         feedback_id = answer.response_id if answer.text and outcome.stored else None
+        if waiting is not None:
+            feedback_id = None
         # A refusal is shown in the model's words, under the notice that it declined.
         text = answer.said
         if about.get("json") and answer.text and not answer.refusal:
@@ -354,6 +377,8 @@ class Conversation:
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
+        if waiting is not None and self._approvals is not None:
+            await self._approvals.show(turn, answer.response_id, waiting)
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),
@@ -497,7 +522,8 @@ class Conversation:
         about = progress.about
         while True:
             calls = function_calls(outcome.answer)
-            if not calls or outcome.error is not None or outcome.stopped_by:
+            requests = approval_requests(outcome.answer)
+            if not (calls or requests) or outcome.error is not None or outcome.stopped_by:
                 return outcome
             response_id = outcome.answer.response_id
             rounds = int(about.get("round") or 0) + 1
@@ -506,10 +532,13 @@ class Conversation:
                 outcome.round_limit = self._tools.max_rounds
                 outcome.stored = False  # its calls have no outputs: the chain cannot go on
                 return outcome
-            if about.get("ran") == response_id:
+            items: list[dict[str, Any]] | None = []
+            if not calls:
+                pass
+            elif about.get("ran") == response_id:
                 # The bot stopped while these calls ran: never run a function twice.
                 log.info("function calls were under way at a restart; not running them again")
-                items: list[dict[str, Any]] | None = restarted_outputs(calls)
+                items = restarted_outputs(calls)
             else:
                 about["round"], about["ran"] = rounds, response_id
                 await progress.keep()  # kept before anything runs
@@ -524,6 +553,14 @@ class Conversation:
                 outcome.stopped_by = self.stops.stopped_by(ask.turn.key)
                 outcome.stored = False  # calls without outputs: the chain cannot go on
                 return outcome
+            if requests:
+                if self._approvals is not None and not ask.turn.one_off:
+                    # The answer ends here; the asker's choice starts the next part.
+                    outcome.waiting = Waiting(requests, items, rounds)
+                    return outcome
+                # Nowhere to ask (e.g. /ask, the console): denied.
+                log.info("an MCP tool call needs approval where none can be asked; denied")
+                items += [approval_item(r.id, False) for r in requests]
             about["round"] = rounds
             start = carried(outcome.answer)
             progress.next_round(start)

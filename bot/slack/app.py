@@ -16,10 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import notices
+from bot.conversation.approvals import Approvals
 from bot.conversation.queue import TurnQueue
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
-from bot.slack import buttons
+from bot.slack import approval_presses, buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
 from bot.slack.deliveries import Deliveries
@@ -64,6 +65,7 @@ def build_app(
     stops: Stops,
     store: Store,
     panel: AssistantPanel,
+    approvals: Approvals | None = None,
 ) -> AsyncApp:
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
@@ -173,6 +175,9 @@ def build_app(
         async with queue.intake():
             if await accept(turn, deliveries.route(response_url)):
                 queue.submit(turn, deliveries.for_ask(turn, response_url))
+
+    if approvals is not None:
+        approval_presses.listen(app, approvals, accept=accept, queue=queue, deliveries=deliveries)
 
     # Everything else is acknowledged, so Slack does not retry it.
     async def ignore(ack: AsyncAck) -> None:

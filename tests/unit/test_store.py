@@ -23,8 +23,8 @@ from bot.store.store import HeardMessage, migrate, now
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 PG_TABLES = (
-    "live_answers, slack_workers, slack_calls, heard_messages, feedback, assistant_threads, "
-    "seen_messages, turns, threads, alembic_version"
+    "approvals, live_answers, slack_workers, slack_calls, heard_messages, feedback, "
+    "assistant_threads, seen_messages, turns, threads, alembic_version"
 )
 
 
@@ -55,7 +55,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0005"
+HEAD = "0006t"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
