@@ -27,6 +27,7 @@ from bot.conversation.rounds import (
 )
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
+from bot.responses.asks import FunctionCall
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
 from bot.responses.reducer import Answer, Ending, reduce
@@ -319,14 +320,23 @@ class Conversation:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
         kept = ("head", "heard", "started_at", "background", "model", "json", "round", "ran")
-        about = {k: row.progress.get(k) for k in kept}
+        about: dict[str, Any] = {k: row.progress.get(k) for k in (*kept, "calls")}
         await delivery.start()
         with self._watching(turn) as stop:
             start = answer_from(row.progress, row.response_id)
             progress = Progress(self._live, turn.key, delivery, about, start, row.sequence)
-            events = self._model.resume(row.response_id, row.sequence)
-            outcome = await self._stream(events, delivery, stop, turn.key, progress, start, about)
-            await self._spent(turn, str(about.get("model") or ""), outcome)
+            if about.get("ran") == row.response_id and about.get("calls"):
+                # The response had ended with function calls, under way at the restart:
+                # the answer goes on from them (never running them twice).
+                calls = tuple(FunctionCall(**c) for c in about["calls"] or ())
+                done = replace(start, ending=Ending.COMPLETED, asks=calls)
+                outcome = Outcome(done, stored=True)
+            else:
+                events = self._model.resume(row.response_id, row.sequence)
+                outcome = await self._stream(
+                    events, delivery, stop, turn.key, progress, start, about
+                )
+                await self._spent(turn, str(about.get("model") or ""), outcome)
             if outcome.answer.ended:
                 parameters = self._options.parameters
                 if about.get("model"):
@@ -541,6 +551,7 @@ class Conversation:
                 items = restarted_outputs(calls)
             else:
                 about["round"], about["ran"] = rounds, response_id
+                about["calls"] = [asdict(c) for c in calls]
                 await progress.keep()  # kept before anything runs
                 await delivery.working("function_call")
                 log.info("running %d function call(s), round %d", len(calls), rounds)

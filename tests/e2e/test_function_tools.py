@@ -225,6 +225,36 @@ async def test_stop_in_a_later_round_stops_that_round(
     assert fake_model.cancelled == [slow.response_id]
 
 
+async def test_a_restart_while_a_function_runs_never_runs_it_twice_and_the_answer_goes_on(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    settings = {"BOT_FUNCTIONS": functions("wait_for_ci"), "BOT_SHUTDOWN_GRACE": 0}
+    first_bot = await start_bot(**settings)
+    asking = calls(("wait_for_ci", {}), text="Checking CI.")
+    fake_model.enqueue(asking)
+    top = mention("<@UBOT> is CI green?")
+    await slack.event(first_bot, top)
+    await fake_slack.wait_for(lambda: team_functions.RUNNING.is_set(), what="the function")
+    await first_bot.stop()  # a deploy while the function runs
+
+    fake_model.enqueue(answer("I couldn't tell whether CI finished; please check it."))
+    second_bot = await start_bot(**settings)
+    await fake_model.wait_for_requests(2)
+    await fake_slack.wait_for(
+        lambda: "couldn't tell" in fake_slack.thread_text("C1", top["ts"]), what="the answer"
+    )
+    await second_bot.idle()
+
+    assert [c[0] for c in team_functions.CALLS] == ["wait_for_ci"]  # once, never again
+    followup = fake_model.requests[1].json
+    assert followup["previous_response_id"] == asking.response_id
+    [output] = outputs(followup).values()
+    assert output.startswith("Error: the bot was restarted while this function ran")
+    [message] = fake_slack.thread_messages("C1", top["ts"])  # the same message, finished
+    assert message.visible.startswith("Checking CI.")
+    assert message.visible.endswith("I couldn't tell whether CI finished; please check it.")
+
+
 async def test_a_function_that_cannot_be_imported_stops_the_start(start_bot: StartBot) -> None:
     with pytest.raises(StartupError, match=r"^BOT_FUNCTIONS: cannot import 'tests\.fakes\.nope:f'"):
         await start_bot(BOT_FUNCTIONS="tests.fakes.nope:f")

@@ -53,6 +53,7 @@ async def too_slow() -> str:
 
 async def wait_for_ci() -> str:
     """Waits for the CI for a long time."""
+    CALLS.append(("wait_for_ci", {}))
     RUNNING.set()
     try:
         await asyncio.sleep(30)
