@@ -255,6 +255,34 @@ async def test_a_restart_while_a_function_runs_never_runs_it_twice_and_the_answe
     assert message.visible.endswith("I couldn't tell whether CI finished; please check it.")
 
 
+async def test_a_restart_in_a_later_round_resumes_that_round_in_the_same_message(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    settings = {"BOT_FUNCTIONS": functions("deploy_count"), "BOT_SHUTDOWN_GRACE": 0}
+    first_bot = await start_bot(**settings, BOT_UPDATE_INTERVAL=0.1)
+    words = [f"w{i} " for i in range(20)]
+    second_round = answer("".join(words), chunks=words, delay=0.15)
+    fake_model.enqueue(calls(("deploy_count", {"service": "api"}), text="Counting."), second_round)
+    top = mention("<@UBOT> count")
+    await slack.event(first_bot, top)
+    await fake_slack.wait_for(
+        lambda: "w3" in fake_slack.thread_text("C1", top["ts"]), what="the second round's text"
+    )
+    await first_bot.stop()  # a deploy in the middle of the second round
+
+    second_bot = await start_bot(**settings)
+    await fake_slack.wait_for(
+        lambda: "w19" in fake_slack.thread_text("C1", top["ts"]), what="the rest", timeout=20
+    )
+    await second_bot.idle()
+
+    assert [c[0] for c in team_functions.CALLS] == ["deploy_count"]
+    assert len(fake_model.requests) == 2  # resumed, not asked again
+    assert fake_model.resumed and fake_model.resumed[-1][0] == second_round.response_id
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    assert message.visible == "Counting.\n\n" + "".join(words).strip()
+
+
 async def test_a_function_that_cannot_be_imported_stops_the_start(start_bot: StartBot) -> None:
     with pytest.raises(StartupError, match=r"^BOT_FUNCTIONS: cannot import 'tests\.fakes\.nope:f'"):
         await start_bot(BOT_FUNCTIONS="tests.fakes.nope:f")

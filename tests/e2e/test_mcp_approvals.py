@@ -222,3 +222,22 @@ async def test_a_newer_turn_in_the_thread_makes_a_pending_approval_stale(
     assert prompt_in(fake_slack, top["ts"]) is None
     await bot.idle()
     assert len(fake_model.requests) == 2
+
+
+async def test_where_no_thread_can_be_asked_in_ask_denies_the_call(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot(OPENAI_MCP_SERVERS=SERVERS)
+    asking = approval_request("docs", "search", {"query": "x"})
+    fake_model.enqueue(asking, answer("I answered without the docs."))
+    await slack.command(bot, "what does the handbook say?")
+    await fake_model.wait_for_requests(2)
+    await bot.idle()
+    assert fake_model.requests[1].json["input"] == [
+        {
+            "type": "mcp_approval_response",
+            "approval_request_id": asking.approval_id,
+            "approve": False,
+        }
+    ]
+    assert any("I answered without the docs." in m.visible for m in fake_slack.bot_messages("C1"))
