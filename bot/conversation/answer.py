@@ -372,14 +372,13 @@ class Conversation:
         about: dict[str, Any],
     ) -> None:
         """Write the final text, then keep the turn (the chain moves)."""
-        answer = outcome.answer
-        waiting = outcome.waiting if self._approvals is not None else None
-        if waiting is not None and self._approvals is not None:
+        answer, waiting, approvals = outcome.answer, outcome.waiting, self._approvals
+        if waiting is not None and approvals is not None:
             # Kept before the answer lets go of its lease: it must outlive a restart.
-            await self._approvals.keep(turn, answer.response_id, waiting)
+            await approvals.keep(turn, answer.response_id, waiting)
         feedback_id = answer.response_id if answer.text and outcome.stored else None
         if waiting is not None:
-            feedback_id = None
+            feedback_id = None  # the answer goes on below
         # A refusal is shown in the model's words, under the notice that it declined.
         text = answer.said
         if about.get("json") and answer.text and not answer.refusal:
@@ -387,8 +386,8 @@ class Conversation:
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
-        if waiting is not None and self._approvals is not None:
-            await self._approvals.show(turn, answer.response_id, waiting)
+        if waiting is not None and approvals is not None:
+            await approvals.show(turn, answer.response_id, waiting)
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),
@@ -528,7 +527,9 @@ class Conversation:
         outcome: Outcome,
     ) -> Outcome:
         """While the model ends a response with function calls: run them, send their outputs
-        on a chained request, and stream on into the same message."""
+        on a chained request, and stream on into the same message. A response that asks
+        approval of an MCP tool call ends the answer (`Outcome.waiting`) where the asker can
+        be asked; elsewhere the call is denied and the answer goes on."""
         about = progress.about
         while True:
             calls = function_calls(outcome.answer)
@@ -542,24 +543,7 @@ class Conversation:
                 outcome.round_limit = self._tools.max_rounds
                 outcome.stored = False  # its calls have no outputs: the chain cannot go on
                 return outcome
-            items: list[dict[str, Any]] | None = []
-            if not calls:
-                pass
-            elif about.get("ran") == response_id:
-                # The bot stopped while these calls ran: never run a function twice.
-                log.info("function calls were under way at a restart; not running them again")
-                items = restarted_outputs(calls)
-            else:
-                about["round"], about["ran"] = rounds, response_id
-                about["calls"] = [asdict(c) for c in calls]
-                await progress.keep()  # kept before anything runs
-                await delivery.working("function_call")
-                log.info("running %d function call(s), round %d", len(calls), rounds)
-                try:
-                    items = await self._tools.outputs_unless_stopped(calls, ask.turn, stop)
-                except asyncio.CancelledError:
-                    await self._leave(ask.turn.key, delivery, progress, outcome.answer)
-                    raise
+            items = await self._outputs(ask, delivery, stop, progress, outcome, rounds)
             if items is None:
                 outcome.stopped_by = self.stops.stopped_by(ask.turn.key)
                 outcome.stored = False  # calls without outputs: the chain cannot go on
@@ -578,6 +562,38 @@ class Conversation:
             outcome = await self._call(
                 ask, delivery, stop, progress, response_id, (), items=items, start=start
             )
+
+    async def _outputs(
+        self,
+        ask: Asking,
+        delivery: Delivery,
+        stop: asyncio.Event,
+        progress: Progress,
+        outcome: Outcome,
+        rounds: int,
+    ) -> list[dict[str, Any]] | None:
+        """The outputs of the function calls a response ended with ([] for none); None when
+        Stop was pressed while they ran."""
+        calls = function_calls(outcome.answer)
+        response_id = outcome.answer.response_id
+        about = progress.about
+        if not calls:
+            return []
+        if about.get("ran") == response_id:
+            # The bot stopped while these calls ran: never run a function twice.
+            log.info("function calls were under way at a restart; not running them again")
+            return restarted_outputs(calls)
+        about["round"], about["ran"] = rounds, response_id
+        about["calls"] = [asdict(c) for c in calls]
+        await progress.keep()  # kept before anything runs: a successor must not run them
+        await delivery.working("function_call")
+        log.info("running %d function call(s), round %d", len(calls), rounds)
+        try:
+            return await self._tools.outputs_unless_stopped(calls, ask.turn, stop)
+        except asyncio.CancelledError:
+            # The bot is stopping: a background answer is left for the next start.
+            await self._leave(ask.turn.key, delivery, progress, outcome.answer)
+            raise
 
     async def _stream(
         self,
