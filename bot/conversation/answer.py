@@ -24,6 +24,7 @@ from bot.conversation.rounds import (
     followup_request,
     function_calls,
     restarted_outputs,
+    with_usage,
 )
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
@@ -320,7 +321,7 @@ class Conversation:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
         kept = ("head", "heard", "started_at", "background", "model", "json", "round", "ran")
-        about: dict[str, Any] = {k: row.progress.get(k) for k in (*kept, "calls")}
+        about: dict[str, Any] = {k: row.progress.get(k) for k in (*kept, "calls", "usage")}
         await delivery.start()
         with self._watching(turn) as stop:
             start = answer_from(row.progress, row.response_id)
@@ -393,7 +394,7 @@ class Conversation:
             (now() - started(about)).total_seconds(),
             outcome.status,
             len(answer.text),
-            answer.usage.total_tokens if answer.usage else "?",
+            answer.usage.total_tokens if answer.usage else "?",  # the last response's
             about.get("head") is not None,
         )
 
@@ -557,6 +558,8 @@ class Conversation:
                 log.info("an MCP tool call needs approval where none can be asked; denied")
                 items += [approval_item(r.id, False) for r in requests]
             about["round"] = rounds
+            usage = with_usage(about.get("usage"), outcome.answer.usage)
+            about["usage"] = asdict(usage) if usage else None  # for the turn's record
             start = carried(outcome.answer)
             progress.next_round(start)
             outcome = await self._call(
@@ -722,7 +725,7 @@ class Conversation:
             error_code: str | None = error.code or type(error).__name__
         else:
             error_code = answer.error_code or None
-        usage = answer.usage
+        usage = with_usage(about.get("usage"), answer.usage)  # every round's
         return TurnRecord(
             team_id=turn.team_id,
             channel_id=turn.channel_id,

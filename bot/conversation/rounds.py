@@ -19,6 +19,7 @@ from typing import Any
 from bot.conversation.parameters import Parameters
 from bot.conversation.turn import Turn
 from bot.responses.asks import ApprovalRequest, FunctionCall
+from bot.responses.events import Usage
 from bot.responses.reducer import Answer, Ending
 from bot.tools.asker import Asker, NoTimeZones, TimeZones
 from bot.tools.functions import Functions
@@ -50,6 +51,24 @@ def approval_requests(answer: Answer) -> tuple[ApprovalRequest, ...]:
     if answer.ending is not Ending.COMPLETED:
         return ()
     return tuple(a for a in answer.asks if isinstance(a, ApprovalRequest))
+
+
+def with_usage(kept: Any, usage: Usage | None) -> Usage | None:
+    """The tokens of earlier rounds (`kept`, as JSON) and of this response, together."""
+    if not isinstance(kept, dict):
+        return usage
+    try:
+        earlier = Usage(**kept)
+    except TypeError:
+        return usage
+    if usage is None:
+        return earlier
+    return Usage(
+        input_tokens=earlier.input_tokens + usage.input_tokens,
+        output_tokens=earlier.output_tokens + usage.output_tokens,
+        total_tokens=earlier.total_tokens + usage.total_tokens,
+        reasoning_tokens=earlier.reasoning_tokens + usage.reasoning_tokens,
+    )
 
 
 def output_item(call_id: str, output: str) -> dict[str, Any]:

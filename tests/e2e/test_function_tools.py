@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from bot.main import StartupError
+from bot.store import Store
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender
@@ -124,6 +125,13 @@ async def test_a_failing_function_sends_its_error_and_the_answer_completes(
     assert broken == "Error: the arguments were not valid JSON. Please call the function again."
     assert unknown == "Error: there is no function named 'no_such_function'."
     assert team_functions.CALLS == []  # the broken call never ran
+    # The turn's tokens are those of both responses (as `python -m bot usage` counts them).
+    store = await Store.open(bot.settings.DATABASE_URL)
+    try:
+        totals = await store.usage_totals()
+    finally:
+        await store.close()
+    assert totals["output_tokens"] == 12 + len("The tracker is down right now, sorry.") // 4
 
 
 @MODES
