@@ -296,6 +296,7 @@ class Conversation:
             "model": parameters.model,
             "json": parameters.answers_in_json,
             "round": int(going_on.get("rounds") or 0) if going_on else 0,
+            "mcp": bool(parameters.mcp_servers),
         }
         with self._watching(turn) as stop:
             progress = self._progress(turn, delivery, about)
@@ -321,7 +322,7 @@ class Conversation:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
         kept = ("head", "heard", "started_at", "background", "model", "json", "round", "ran")
-        about: dict[str, Any] = {k: row.progress.get(k) for k in (*kept, "calls", "usage")}
+        about: dict[str, Any] = {k: row.progress.get(k) for k in (*kept, "calls", "usage", "mcp")}
         await delivery.start()
         with self._watching(turn) as stop:
             start = answer_from(row.progress, row.response_id)
@@ -389,6 +390,12 @@ class Conversation:
         await self._deliver(turn.key, delivery, final, record)
         if waiting is not None and approvals is not None:
             await approvals.show(turn, answer.response_id, waiting)
+        elif approvals is not None and outcome.stored and about.get("mcp") and record:
+            # The thread's conversation went on: an approval left pending there is stale.
+            try:
+                await approvals.went_on(turn)
+            except Exception as error:  # a press on it is still told it expired
+                log.warning("could not expire stale approvals (%s)", type(error).__name__)
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import asdict, dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.conversation.turn import Turn
@@ -33,6 +33,7 @@ SWEEP_SECONDS = 2.0  # how often approvals past their time are looked for
 
 # What a press came to (Decided.outcome).
 NOT_YOURS, GONE, ALREADY = "not_yours", "gone", "already"
+WENT_ON = "went_on"  # expired because the thread's conversation went on without it
 
 
 def approval_item(request_id: str, approve: bool) -> dict[str, Any]:
@@ -69,7 +70,8 @@ class ApprovalDesk(Protocol):
     async def settle(
         self, approval: Approval, place: dict[str, Any], outcome: str, by: str
     ) -> None:
-        """Replace the buttons with what came of them: approved, denied or expired."""
+        """Replace the buttons with what came of them: approved, denied, expired (past its
+        time) or went_on (the thread's conversation went on without it)."""
 
 
 @dataclass(frozen=True)
@@ -133,9 +135,11 @@ class Approvals:
             return Decided(GONE)
         if not moved:
             return Decided(ALREADY if row.state != EXPIRED else EXPIRED, row.asker)
-        await self._settle(row, user)
         if row.state == EXPIRED:  # past its time, or the thread went on without it
+            late = row.expires_at <= datetime.now(UTC)
+            await self._settle(row, "", EXPIRED if late else WENT_ON)
             return Decided(EXPIRED, row.asker)
+        await self._settle(row, user)
         log.info("an approval was %s", row.state)
         return Decided(row.state, row.asker, self._going_on(row, approve))
 
@@ -156,13 +160,22 @@ class Approvals:
             },
         )
 
-    async def _settle(self, row: ApprovalRow, by: str) -> None:
+    async def _settle(self, row: ApprovalRow, by: str, outcome: str = "") -> None:
         if not row.place:
             return
         try:
-            await self._desk.settle(_approval(row, self.minutes), row.place, row.state, by)
+            approval = _approval(row, self.minutes)
+            await self._desk.settle(approval, row.place, outcome or row.state, by)
         except Exception as error:  # the choice stands; the buttons stay until the next edit
             log.warning("could not update an approval's buttons (%s)", type(error).__name__)
+
+    async def went_on(self, turn: Turn) -> None:
+        """A newer answer in the thread moved its conversation past any approval still
+        pending there: those expire now, their buttons removed."""
+        for row in await self._store.pending_in(turn.thread):
+            row_now, moved = await self._store.decide(row.key, EXPIRED)
+            if moved and row_now is not None:
+                await self._settle(row_now, "", WENT_ON)
 
     async def expire_due(self) -> int:
         """Expire the approvals past their time: buttons removed, with a notice."""

@@ -31,6 +31,7 @@ STARTED_OVER = (
 APPROVAL_WAITING = "Waiting for approval to use a tool (below)."
 APPROVAL_EXPIRED = "That request has expired, so the tool was not used."
 APPROVAL_ALREADY = "That request has already been answered."
+APPROVAL_WENT_ON = "The conversation went on without this, so the tool was not used."
 
 
 def not_your_approval(asker: str) -> str:

@@ -87,6 +87,8 @@ def settled(approval: Approval, outcome: str, by: str) -> dict[str, Any]:
         said = f"✅ Approved by <@{by}>."
     elif outcome == "denied":
         said = f"🚫 Denied by <@{by}>."
+    elif outcome == "went_on":
+        said = f"⏭️ {notices.APPROVAL_WENT_ON}"
     else:
         said = f"⌛ {notices.approval_timed_out(approval.minutes)}"
     blocks = _calls(approval)

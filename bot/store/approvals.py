@@ -128,6 +128,22 @@ class ApprovalStore:
 
         return await self._store.run(work)
 
+    async def pending_in(self, thread: tuple[str, str, str]) -> list[ApprovalRow]:
+        """The thread's pending approvals."""
+
+        def work(conn: Connection) -> list[ApprovalRow]:
+            rows = conn.execute(
+                select(approvals).where(
+                    approvals.c.team_id == thread[0],
+                    approvals.c.channel_id == thread[1],
+                    approvals.c.thread_ts == thread[2],
+                    approvals.c.state == PENDING,
+                )
+            ).all()
+            return [_row(r) for r in rows]
+
+        return await self._store.run(work)
+
     async def due(self, limit: int = 50) -> list[ApprovalRow]:
         """Pending approvals past their time."""
 

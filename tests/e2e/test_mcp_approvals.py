@@ -205,7 +205,7 @@ async def test_an_approval_nobody_answers_expires_with_a_notice_and_no_buttons(
     assert len(fake_model.requests) == 1
 
 
-async def test_a_newer_turn_in_the_thread_makes_a_pending_approval_stale(
+async def test_a_newer_answer_in_the_thread_retires_a_pending_approval(
     start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
 ) -> None:
     bot = await start_bot(OPENAI_MCP_SERVERS=SERVERS)
@@ -215,6 +215,10 @@ async def test_a_newer_turn_in_the_thread_makes_a_pending_approval_stale(
     await slack.event(bot, mention("<@UBOT> never mind, something else", thread_ts=top["ts"]))
     await fake_model.wait_for_requests(2)
     await bot.idle()
+    # Its buttons are gone at once: the conversation went on without it.
+    assert prompt_in(fake_slack, top["ts"]) is None
+    went_on = "The conversation went on without this, so the tool was not used."
+    assert went_on in fake_slack.message("C1", prompt.ts).visible
 
     await press(bot, slack, prompt, APPROVE, user="U1", value=key)
     await fake_slack.wait_for(lambda: bool(ephemerals_to(fake_slack, "U1")), what="a reply")
