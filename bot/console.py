@@ -20,7 +20,7 @@ from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.delivery import ShownText
 from bot.conversation.policy import Policies
 from bot.conversation.turn import Turn
-from bot.main import answer_options
+from bot.main import StartupError, answer_options
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
@@ -134,6 +134,9 @@ def main() -> int:
     logs.configure("WARNING", settings.OPENAI_API_KEY)
     try:
         asyncio.run(chat(settings, sys.stdin, sys.stdout))
+    except StartupError as error:
+        print(f"Cannot start: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print()
     return 0

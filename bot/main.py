@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.access import AllowLists
 from bot.conversation.answer import Conversation, Options
+from bot.conversation.approvals import Approvals
 from bot.conversation.budgets import DailyBudgets
 from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.parameters import Parameters
@@ -27,6 +29,7 @@ from bot.conversation.stops import Stops
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings, names
 from bot.slack.app import build_app
+from bot.slack.approval_desk import SlackApprovalDesk
 from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
 from bot.slack.calls import Persistence, RepeatSafely
@@ -35,12 +38,15 @@ from bot.slack.file_reader import SlackFiles
 from bot.slack.history import SlackThreads
 from bot.slack.home import AppHome, HomeTabs
 from bot.slack.http import dispatch
+from bot.slack.people import SlackPeople
 from bot.slack.settings_modal import SettingsModal
 from bot.store import Store
+from bot.store.approvals import ApprovalStore
 from bot.store.channel_settings import ChannelSettingsStore
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
 from bot.store.usage import UsageStore
+from bot.tools.functions import FunctionsError, load
 
 if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -52,8 +58,17 @@ HEARD_KEPT = timedelta(days=7)  # what people said in a thread the bot was not a
 
 
 def answer_options(settings: Settings) -> Options:
+    """What every answer asks of the model; BOT_FUNCTIONS are imported here, so one that
+    cannot be used stops the start (StartupError, one line naming it)."""
+    try:
+        functions = load(names(settings.BOT_FUNCTIONS))
+    except FunctionsError as error:
+        raise StartupError(str(error)) from None
+    parameters = replace(Parameters.from_settings(settings), functions=functions.definitions)
     return Options(
-        parameters=Parameters.from_settings(settings),
+        parameters=parameters,
+        functions=functions,
+        max_tool_rounds=settings.BOT_MAX_TOOL_ROUNDS,
         max_question_chars=settings.BOT_MAX_QUESTION_CHARS,
         context_management=settings.OPENAI_CONTEXT_MANAGEMENT,
         compact_threshold=settings.OPENAI_COMPACT_THRESHOLD,
@@ -105,6 +120,7 @@ class Bot:
         self._socket: AsyncSocketModeHandler | None = None
         self._housekeeping: asyncio.Task[None] | None = None
         self._resumer: asyncio.Task[None] | None = None
+        self._approvals: asyncio.Task[None] | None = None
         self._live: LiveAnswers | None = None
         self._grace = 0.0
 
@@ -156,6 +172,7 @@ class Bot:
         kept_settings = ChannelSettingsStore(self._store)
         channel_settings = ChannelSettings(kept_settings)
         budgets = daily_budgets(settings, UsageStore(self._store))
+        approvals = Approvals(ApprovalStore(self._store), SlackApprovalDesk(client))
         conversation = Conversation(
             self._store,
             self._model,
@@ -167,6 +184,8 @@ class Bot:
             # Asked in this order once per turn, before the model: who may ask, with which
             # parameters (later policies see what the ones before admitted), how much.
             policy=Policies(allow_lists(settings), channel_settings, budgets),
+            time_zones=SlackPeople(client),
+            approvals=approvals,
         )
         settings_modal = SettingsModal(
             kept_settings, channel_settings, options.parameters, set(names(settings.BOT_ADMINS))
@@ -213,9 +232,11 @@ class Bot:
             home=HomeTabs(
                 home=home.show, messages=lambda opened: panel.messages_opened(opened.event)
             ),
+            approvals=approvals,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())
+        self._approvals = asyncio.create_task(approvals.run())
         # Socket Mode still listens on PORT, for /healthz: platforms check a web process.
         await self._serve_http(None if settings.socket_mode else app, host, settings.PORT)
         if settings.socket_mode:
@@ -296,7 +317,7 @@ class Bot:
             await self._runner.cleanup()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
-        for task in (self._resumer, self._housekeeping):
+        for task in (self._resumer, self._housekeeping, self._approvals):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
+from bot.conversation.approvals import Approvals, Waiting, approval_item
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.file_reading import FileReader, NoFiles, Read, read_files
 from bot.conversation.files import FileRef
@@ -18,14 +19,26 @@ from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
+from bot.conversation.rounds import (
+    Tools,
+    approval_requests,
+    carried,
+    followup_request,
+    function_calls,
+    restarted_outputs,
+    with_usage,
+)
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
+from bot.responses.asks import FunctionCall
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
 from bot.responses.reducer import Answer, Ending, reduce
 from bot.store import Store, TurnRecord
 from bot.store.live import DELIVERING, WAITING, LiveAnswers, LiveRow
 from bot.store.store import ThreadState, now
+from bot.tools.asker import NoTimeZones, TimeZones
+from bot.tools.functions import Functions
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +89,8 @@ class Options:
     background: str = "auto"  # or "true", "false"
     final_retry_after: float = 120.0  # a final write that could not land: tried again then
     max_file_bytes: int = 20 * 1024 * 1024  # BOT_MAX_FILE_MB: the largest file read
+    functions: Functions | None = None  # BOT_FUNCTIONS, imported at start
+    max_tool_rounds: int = 8  # BOT_MAX_TOOL_ROUNDS
 
 
 @dataclass
@@ -86,12 +101,16 @@ class Outcome:
     error: ModelError | None = None
     stopped_by: str = ""  # the user who pressed Stop
     stored: bool = False  # the API stored the response: the chain may move to it
+    round_limit: int = 0  # the model asked for more rounds of tool calls than this
+    waiting: Waiting | None = None  # ended asking the asker's approval of a tool call
 
     @property
     def status(self) -> str:
         """As the turn is recorded: completed, incomplete, failed, stopped or error."""
         if self.stopped_by:
             return "stopped"
+        if self.round_limit:
+            return "incomplete"
         if self.error is not None or self.answer.ending is None:
             return "error"
         return self.answer.ending.value
@@ -100,6 +119,10 @@ class Outcome:
     def notice(self) -> str | None:
         if self.stopped_by:
             return notices.stopped(self.stopped_by)
+        if self.round_limit:
+            return notices.too_many_rounds(self.round_limit)
+        if self.waiting is not None:
+            return notices.APPROVAL_WAITING
         if self.error is not None:
             return notices.for_model_error(self.error, text_shown=bool(self.answer.text))
         return notices.for_ending(self.answer)
@@ -133,6 +156,8 @@ class Conversation:
         live: LiveAnswers | None = None,
         policy: Policy | None = None,
         files: FileReader | None = None,
+        time_zones: TimeZones | None = None,
+        approvals: Approvals | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -142,6 +167,12 @@ class Conversation:
         self._live = live or store.live()
         self._policy = policy or Open()
         self._files = files or NoFiles()
+        self._approvals = approvals
+        self._tools = Tools(
+            options.functions or Functions(),
+            options.max_tool_rounds,
+            time_zones or NoTimeZones(),
+        )
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -221,7 +252,7 @@ class Conversation:
             log.info("skipping an answer another worker has taken over")
             return
         question = turn.text.strip()
-        if not question and not turn.files:
+        if not question and not turn.files and turn.continues is None:
             await self._deliver(turn.key, delivery, Final(notices.HELP))
             return
         if len(question) > self._options.max_question_chars:
@@ -249,13 +280,22 @@ class Conversation:
         self, turn: Turn, delivery: Delivery, state: ThreadState, parameters: Parameters
     ) -> None:
         started_at = now()
+        going_on = turn.continues
         if turn.one_off:
             state = ThreadState(None, False)
         head = state.chain_head
-        earlier, earlier_ids = await self._context_before(turn, state)
-        note = await self._source.surroundings(turn)
+        if going_on is not None:
+            # After an approval: chained on the response that asked, nothing else to say.
+            head = str(going_on["response_id"])
+            earlier: tuple[Said, ...] = ()
+            earlier_ids: tuple[int, ...] = ()
+            note = ""
+        else:
+            earlier, earlier_ids = await self._context_before(turn, state)
+            note = await self._source.surroundings(turn)
         await delivery.start()
-        read = await self._read_files(turn, earlier)
+        # After an approval the files went with the question already.
+        read = await self._read_files(turn, earlier) if going_on is None else Read()
         about = {
             "head": head,
             "heard": list(earlier_ids),
@@ -263,6 +303,8 @@ class Conversation:
             "model": parameters.model,
             "json": parameters.answers_in_json,
             "files_note": read.note,
+            "round": int(going_on.get("rounds") or 0) if going_on else 0,
+            "mcp": bool(parameters.mcp_servers),
         }
         if not turn.text.strip() and turn.files and not read.parts:
             # Only files, and none the model can take: the notes are the answer.
@@ -271,9 +313,10 @@ class Conversation:
         with self._watching(turn) as stop:
             progress = self._progress(turn, delivery, about)
             ask = Asking(turn, parameters, note, read.parts)
-            outcome = await self._call(ask, delivery, stop, progress, head, earlier)
+            items = list(going_on["input"]) if going_on else None
+            outcome = await self._call(ask, delivery, stop, progress, head, earlier, items)
             code = outcome.error.code if outcome.error else outcome.answer.error_code
-            restarted = not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
+            restarted = not going_on and not outcome.answer.text and code in (CHAIN_LOST, TOO_LONG)
             if restarted:
                 # The chain is gone upstream, or has grown past the context window:
                 # start a new one from the thread's recent messages.
@@ -281,6 +324,7 @@ class Conversation:
                 head = about["head"] = None
                 earlier = () if turn.one_off else await self._source.earlier(turn)
                 outcome = await self._call(ask, delivery, stop, progress, None, earlier)
+            outcome = await self._rounds(ask, delivery, stop, progress, outcome)
         notice = outcome.notice
         if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
@@ -289,15 +333,31 @@ class Conversation:
     async def _continue(self, turn: Turn, delivery: Delivery, row: LiveRow) -> None:
         """Resume a background response's stream after the last sequence number kept."""
         assert row.response_id is not None
-        kept = ("head", "heard", "started_at", "background", "model", "json", "files_note")
-        about = {k: row.progress.get(k) for k in kept}
+        kept: tuple[str, ...] = ("head", "heard", "started_at", "background", "model", "json")
+        kept += ("files_note", "round", "ran", "calls", "usage", "mcp")
+        about: dict[str, Any] = {k: row.progress.get(k) for k in kept}
         await delivery.start()
         with self._watching(turn) as stop:
             start = answer_from(row.progress, row.response_id)
             progress = Progress(self._live, turn.key, delivery, about, start, row.sequence)
-            events = self._model.resume(row.response_id, row.sequence)
-            outcome = await self._stream(events, delivery, stop, turn.key, progress, start, about)
-            await self._spent(turn, str(about.get("model") or ""), outcome)
+            if about.get("ran") == row.response_id and about.get("calls"):
+                # The response had ended with function calls, under way at the restart:
+                # the answer goes on from them (never running them twice).
+                calls = tuple(FunctionCall(**c) for c in about["calls"] or ())
+                done = replace(start, ending=Ending.COMPLETED, asks=calls)
+                outcome = Outcome(done, stored=True)
+            else:
+                events = self._model.resume(row.response_id, row.sequence)
+                outcome = await self._stream(
+                    events, delivery, stop, turn.key, progress, start, about
+                )
+                await self._spent(turn, str(about.get("model") or ""), outcome)
+            if outcome.answer.ended:
+                parameters = self._options.parameters
+                if about.get("model"):
+                    parameters = replace(parameters, model=str(about["model"]))
+                ask = Asking(turn, parameters)
+                outcome = await self._rounds(ask, delivery, stop, progress, outcome)
         notice = outcome.notice
         if outcome.error is not None and not outcome.answer.ended:
             # The response is gone (expired, or never kept): what was shown stays.
@@ -327,8 +387,13 @@ class Conversation:
         about: dict[str, Any],
     ) -> None:
         """Write the final text, then keep the turn (the chain moves)."""
-        answer = outcome.answer
+        answer, waiting, approvals = outcome.answer, outcome.waiting, self._approvals
+        if waiting is not None and approvals is not None:
+            # Kept before the answer lets go of its lease: it must outlive a restart.
+            await approvals.keep(turn, answer.response_id, waiting)
         feedback_id = answer.response_id if answer.text and outcome.stored else None
+        if waiting is not None:
+            feedback_id = None  # the answer goes on below
         # A refusal is shown in the model's words, under the notice that it declined.
         text = answer.said
         if about.get("json") and answer.text and not answer.refusal:
@@ -336,12 +401,20 @@ class Conversation:
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
+        if waiting is not None and approvals is not None:
+            await approvals.show(turn, answer.response_id, waiting)
+        elif approvals is not None and outcome.stored and about.get("mcp") and record:
+            # The thread's conversation went on: an approval left pending there is stale.
+            try:
+                await approvals.went_on(turn)
+            except Exception as error:  # a press on it is still told it expired
+                log.warning("could not expire stale approvals (%s)", type(error).__name__)
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),
             outcome.status,
             len(answer.text),
-            answer.usage.total_tokens if answer.usage else "?",
+            answer.usage.total_tokens if answer.usage else "?",  # the last response's
             about.get("head") is not None,
         )
 
@@ -428,24 +501,30 @@ class Conversation:
         progress: Progress,
         head: str | None,
         earlier: tuple[Said, ...],
+        items: list[dict[str, Any]] | None = None,
+        start: Answer | None = None,
     ) -> Outcome:
+        """One response: to the turn, or (`items`) to tool outputs chained on `head`."""
         while True:
             mode, background = self._context_mode, self._background
             extra = context_window.fields(mode, self._options.compact_threshold)
             if background:
                 extra["background"] = True  # the response outlives this process
-            request = build_request(
-                ask.turn,
-                ask.parameters,
-                previous_response_id=head,
-                earlier=earlier,
-                note=ask.note,
-                extra=extra,
-                files=ask.files,
-            )
+            if items is not None and head is not None:
+                request = followup_request(ask.parameters, head, items, extra)
+            else:
+                request = build_request(
+                    ask.turn,
+                    ask.parameters,
+                    previous_response_id=head,
+                    earlier=earlier,
+                    note=ask.note,
+                    extra=extra,
+                    files=ask.files,
+                )
             events = self._model.stream(request)
             outcome = await self._stream(
-                events, delivery, stop, ask.turn.key, progress, Answer(), progress.about
+                events, delivery, stop, ask.turn.key, progress, start or Answer(), progress.about
             )
             await self._spent(ask.turn, ask.parameters.model, outcome)
             error = outcome.error
@@ -460,6 +539,85 @@ class Conversation:
             # Remembered for later turns: this endpoint does not take that field.
             self._context_mode = context_window.WEAKER[mode]
             log.warning("the endpoint refuses %s; using %s", mode, self._context_mode)
+
+    async def _rounds(
+        self,
+        ask: Asking,
+        delivery: Delivery,
+        stop: asyncio.Event,
+        progress: Progress,
+        outcome: Outcome,
+    ) -> Outcome:
+        """While the model ends a response with function calls: run them, send their outputs
+        on a chained request, and stream on into the same message. A response that asks
+        approval of an MCP tool call ends the answer (`Outcome.waiting`) where the asker can
+        be asked; elsewhere the call is denied and the answer goes on."""
+        about = progress.about
+        while True:
+            calls = function_calls(outcome.answer)
+            requests = approval_requests(outcome.answer)
+            if not (calls or requests) or outcome.error is not None or outcome.stopped_by:
+                return outcome
+            response_id = outcome.answer.response_id
+            rounds = int(about.get("round") or 0) + 1
+            if rounds > self._tools.max_rounds:
+                log.info("an answer reached the limit of %d tool rounds", self._tools.max_rounds)
+                outcome.round_limit = self._tools.max_rounds
+                outcome.stored = False  # its calls have no outputs: the chain cannot go on
+                return outcome
+            items = await self._outputs(ask, delivery, stop, progress, outcome, rounds)
+            if items is None:
+                outcome.stopped_by = self.stops.stopped_by(ask.turn.key)
+                outcome.stored = False  # calls without outputs: the chain cannot go on
+                return outcome
+            if requests:
+                if self._approvals is not None and not ask.turn.one_off:
+                    # The answer ends here; the asker's choice starts the next part.
+                    outcome.waiting = Waiting(requests, items, rounds)
+                    return outcome
+                # Nowhere to ask (e.g. /ask, the console): denied.
+                log.info("an MCP tool call needs approval where none can be asked; denied")
+                items += [approval_item(r.id, False) for r in requests]
+            about["round"] = rounds
+            usage = with_usage(about.get("usage"), outcome.answer.usage)
+            about["usage"] = asdict(usage) if usage else None  # for the turn's record
+            start = carried(outcome.answer)
+            progress.next_round(start)
+            outcome = await self._call(
+                ask, delivery, stop, progress, response_id, (), items=items, start=start
+            )
+
+    async def _outputs(
+        self,
+        ask: Asking,
+        delivery: Delivery,
+        stop: asyncio.Event,
+        progress: Progress,
+        outcome: Outcome,
+        rounds: int,
+    ) -> list[dict[str, Any]] | None:
+        """The outputs of the function calls a response ended with ([] for none); None when
+        Stop was pressed while they ran."""
+        calls = function_calls(outcome.answer)
+        response_id = outcome.answer.response_id
+        about = progress.about
+        if not calls:
+            return []
+        if about.get("ran") == response_id:
+            # The bot stopped while these calls ran: never run a function twice.
+            log.info("function calls were under way at a restart; not running them again")
+            return restarted_outputs(calls)
+        about["round"], about["ran"] = rounds, response_id
+        about["calls"] = [asdict(c) for c in calls]
+        await progress.keep()  # kept before anything runs: a successor must not run them
+        await delivery.working("function_call")
+        log.info("running %d function call(s), round %d", len(calls), rounds)
+        try:
+            return await self._tools.outputs_unless_stopped(calls, ask.turn, stop)
+        except asyncio.CancelledError:
+            # The bot is stopping: a background answer is left for the next start.
+            await self._leave(ask.turn.key, delivery, progress, outcome.answer)
+            raise
 
     async def _stream(
         self,
@@ -597,7 +755,7 @@ class Conversation:
             error_code: str | None = error.code or type(error).__name__
         else:
             error_code = answer.error_code or None
-        usage = answer.usage
+        usage = with_usage(about.get("usage"), answer.usage)  # every round's
         return TurnRecord(
             team_id=turn.team_id,
             channel_id=turn.channel_id,

@@ -28,8 +28,32 @@ STARTED_OVER = (
 )
 
 
+APPROVAL_WAITING = "Waiting for approval to use a tool (below)."
+APPROVAL_EXPIRED = "That request has expired, so the tool was not used."
+APPROVAL_ALREADY = "That request has already been answered."
+APPROVAL_WENT_ON = "The conversation went on without this, so the tool was not used."
+
+
+def not_your_approval(asker: str) -> str:
+    return f"Only <@{asker}> can approve or deny this."
+
+
+def approval_timed_out(minutes: int) -> str:
+    return (
+        f"No one approved this within {minutes} minutes, so the tool was not used. "
+        "Ask again if you still need it."
+    )
+
+
 def stopped(user_id: str) -> str:
     return f"Stopped by <@{user_id}>."
+
+
+def too_many_rounds(limit: int) -> str:
+    return (
+        f"I stopped here: the answer needed more than {limit} rounds of tool calls. "
+        "Please ask again more narrowly."
+    )
 
 
 def too_long(limit: int) -> str:

@@ -76,6 +76,15 @@ class Progress:
         if answer.response_id != self._kept_id:
             self._write()  # a successor needs the id at once
 
+    def next_round(self, start: Answer) -> None:
+        """A new response goes on with the answer (after tool outputs): followed, and kept,
+        from its first event, with the text of the earlier rounds in `start`."""
+        self.answer = start
+        self.sequence = -1
+        self._shown = (-1, start)
+        self._kept_id = start.response_id
+        self._closing = False
+
     async def showing(self, text: str) -> None:
         """The delivery is about to send `text`: kept first, as what a successor starts from."""
         if text == self.answer.text and not self._closing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.conversation.files import FileRef
 
@@ -19,6 +20,9 @@ class Turn:
     # People may talk in this thread without addressing the bot (a channel thread),
     # so the thread can hold messages the model has not heard. Not so in a DM.
     shared: bool = True
+    # An answer going on after the asker approved or denied a tool call: the response it
+    # chains on ("response_id"), its input items ("input") and the rounds so far.
+    continues: dict[str, Any] | None = None
     # Files attached to the message: references only, read when the turn is answered.
     files: tuple[FileRef, ...] = ()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.responses.asks import Ask, asks_in
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -75,6 +77,7 @@ class Completed(Numbered):
     usage: Usage | None
     output_text: str  # the full text as the final response carries it
     refusal: str = ""  # the text of its `refusal` parts, if the model declined
+    asks: tuple[Ask, ...] = ()  # function calls and approval requests it ends with
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,14 @@ def parse_event(data: Any) -> Event | None:
         return RefusalDone(_part(data), _str(data.get("refusal")), sequence=n)
     if kind == "response.completed":
         refusal = output_text(response, "refusal")
-        return Completed(response_id, _usage(response), output_text(response), refusal, sequence=n)
+        return Completed(
+            response_id,
+            _usage(response),
+            output_text(response),
+            refusal,
+            asks_in(response),
+            sequence=n,
+        )
     if kind == "response.incomplete":
         details = response.get("incomplete_details")
         reason = _str(details.get("reason")) if isinstance(details, dict) else ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from bot.responses.asks import Ask
 from bot.responses.events import (
     Completed,
     Event,
@@ -40,6 +41,7 @@ class Answer:
     incomplete_reason: str = ""
     busy_with: str = ""  # the kind of non-text work under way, "" when none
     refusals: tuple[tuple[tuple[int, int], str], ...] = ()  # the model declining, per part
+    asks: tuple[Ask, ...] = ()  # what the response ends by asking of the bot (tools)
 
     @property
     def text(self) -> str:
@@ -105,13 +107,14 @@ def reduce(answer: Answer, event: Event) -> Answer:
             return _set_refusal(answer, part, refusal, append=False)
         case ToolActivity(kind, done):
             return replace(answer, busy_with="" if done else kind)
-        case Completed(response_id, usage, output_text, refusal):
+        case Completed(response_id, usage, output_text, refusal, asks):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
                 ending=Ending.COMPLETED,
                 usage=usage,
                 busy_with="",
+                asks=asks,
             )
             # A stream that sent no deltas (some proxies) still carries the final text.
             if output_text and not answer.text:

@@ -16,10 +16,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import notices
+from bot.conversation.approvals import Approvals
 from bot.conversation.queue import TurnQueue
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
-from bot.slack import buttons
+from bot.slack import approval_presses, buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
 from bot.slack.deliveries import Deliveries
@@ -69,6 +70,7 @@ def build_app(
     panel: AssistantPanel,
     settings_modal: SettingsModal | None = None,
     home: HomeTabs | None = None,
+    approvals: Approvals | None = None,
 ) -> AsyncApp:
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
@@ -190,6 +192,8 @@ def build_app(
 
     if settings_modal is not None:
         register_settings(app, settings_modal)
+    if approvals is not None:
+        approval_presses.listen(app, approvals, accept=accept, queue=queue, deliveries=deliveries)
 
     # Everything else is acknowledged, so Slack does not retry it.
     async def ignore(ack: AsyncAck) -> None:

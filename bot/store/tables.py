@@ -196,3 +196,22 @@ token_usage = Table(
     # Its first columns serve the budgets' look-ups: a workspace's day, a user's day.
     UniqueConstraint("team_id", "day", "user_id", "channel_id", "model", name="uq_token_usage"),
 )
+
+
+# Remote MCP tool calls waiting for the asker's Approve / Deny, one row per response that
+# asked; kept until decided or expired (then deleted after a day).
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("key", String(128), primary_key=True),  # the id of the response that asked
+    Column("team_id", String(32), nullable=False),
+    Column("channel_id", String(32), nullable=False),
+    Column("thread_ts", String(32), nullable=False),
+    Column("asker", String(32), nullable=False),
+    Column("state", String(16), nullable=False),  # pending, approved, denied, expired
+    # JSON: the turn, how its answer is delivered, the requests, rounds so far, outputs
+    Column("about", Text, nullable=False),
+    Column("place", Text, nullable=False, server_default="{}"),  # JSON: the prompt's ts
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)

@@ -47,7 +47,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0006a"
+HEAD = "0006t"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):

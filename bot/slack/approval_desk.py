@@ -1,0 +1,43 @@
+"""Approvals in Slack: the prompt with its buttons, in the answer's thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.conversation.approvals import Approval
+from bot.slack import approval_blocks
+from bot.slack.calls import SIDE_CALL_ERRORS, slack_error
+
+log = logging.getLogger(__name__)
+
+
+class SlackApprovalDesk:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+
+    async def ask(self, approval: Approval) -> dict[str, Any]:
+        try:
+            response = await self._client.chat_postMessage(
+                channel=approval.channel_id,
+                thread_ts=approval.thread_ts,
+                **approval_blocks.prompt(approval),
+            )
+        except SIDE_CALL_ERRORS as error:
+            why = slack_error(error) if isinstance(error, SlackApiError) else ""
+            log.warning("could not post an approval prompt (%s)", why or type(error).__name__)
+            return {}
+        return {"ts": str(response["ts"])}
+
+    async def settle(
+        self, approval: Approval, place: dict[str, Any], outcome: str, by: str
+    ) -> None:
+        ts = place.get("ts")
+        if not isinstance(ts, str):
+            return
+        await self._client.chat_update(
+            channel=approval.channel_id, ts=ts, **approval_blocks.settled(approval, outcome, by)
+        )
