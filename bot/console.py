@@ -17,10 +17,11 @@ from bot import logs
 from bot.conversation.answer import Conversation
 from bot.conversation.delivery import ShownText
 from bot.conversation.turn import Turn
+from bot.conversation.work import label, shown
 from bot.main import answer_options
+from bot.responses.activities import Activities
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings, SettingsError, load_settings
-from bot.slack.update_delivery import activity_label
 from bot.store import Store
 
 USER = "UCONSOLE"
@@ -31,6 +32,7 @@ class ConsoleDelivery:
         self._out = out
         self._printed = ""
         self._started = False
+        self._told: set[str] = set()  # the activities already printed, in words
 
     async def start(self) -> None:
         self._started = True
@@ -47,10 +49,15 @@ class ConsoleDelivery:
         self._out.write(f"[{text}]\n\n")
         self._out.flush()
 
-    async def working(self, activity: str) -> None:
-        if not self._printed:
-            self._out.write(f"({activity_label(activity)}) ")
-            self._out.flush()
+    async def working(self, activities: Activities) -> None:
+        if self._printed:
+            return  # the text has started: it is not interrupted
+        for activity in shown(activities):
+            words = label(activity)
+            if words not in self._told and words != "Thinking…":
+                self._told.add(words)
+                self._out.write(f"({words}) ")
+                self._out.flush()
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None

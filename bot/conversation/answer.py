@@ -463,7 +463,7 @@ class Conversation:
         present = as_code_block if about.get("json") else None
 
         async def consume() -> None:
-            shown, busy = start.text, ""
+            shown, work = start.text, start.activities
             if shown:
                 await delivery.show(present(shown) if present else shown)
             async for event in events:
@@ -472,10 +472,9 @@ class Conversation:
                 if answer.text != shown:
                     shown = answer.text
                     await delivery.show(present(shown) if present else shown)
-                if answer.busy_with != busy:
-                    busy = answer.busy_with
-                    if busy:
-                        await delivery.working(busy)
+                if answer.activities is not work:
+                    work = answer.activities
+                    await delivery.working(work)
 
         streaming = asyncio.create_task(consume())
         stopping = asyncio.create_task(stop.wait())
@@ -595,6 +594,7 @@ class Conversation:
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
             total_tokens=usage.total_tokens if usage else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
         )
 
 
