@@ -53,6 +53,10 @@ class ConsoleDelivery:
         if self._printed:
             return  # the text has started: it is not interrupted
         for activity in shown(activities):
+            if activity.kind == "reasoning" and not (
+                activity.done or activity.detail.lstrip().startswith("**")
+            ):
+                continue  # a thought without a heading is told once it is whole
             words = label(activity)
             if words not in self._told and words != "Thinking…":
                 self._told.add(words)

@@ -6,6 +6,10 @@ panel's status line; and the reasoning tokens an operator reads in `python -m bo
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +21,7 @@ from tests.e2e.harness import BotHandle, SlackSender
 from tests.e2e.payloads import assistant_thread_started, dm, mention
 from tests.fakes import tool_streams as tools
 from tests.fakes.slack_api import Call, FakeSlack, Message
+from tests.support.process import REPO
 
 MODES = pytest.mark.parametrize("mode", ["update", "native"])
 THOUGHT = "**Checking the map**\n\nThe user wants directions, so I look at the map first."
@@ -221,3 +226,28 @@ async def test_reasoning_tokens_are_kept_and_shown_by_usage(
     out = capsys.readouterr().out
     assert "reasoning_tokens: 1,408" in out
     assert "turns: 1" in out
+
+
+async def test_the_console_says_what_the_model_does_before_the_text(
+    fake_model: Any, tmp_path: Path
+) -> None:
+    fake_model.enqueue(
+        tools.stream_with(tools.reasoning(THOUGHT), tools.web_search("station"), text=ANSWER)
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_"))}
+    env.update(
+        PYTHONPATH=str(REPO),
+        OPENAI_API_KEY="sk-test-key",
+        OPENAI_BASE_URL=fake_model.url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/console.db",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "console", cwd=tmp_path, env=env,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(b"where is the station?\n\n"), 60)
+    assert (
+        "bot> (Thinking: Checking the map) (Searching the web…) "
+        f"(Searching the web for “station”…) {ANSWER}"
+    ) in out.decode()
