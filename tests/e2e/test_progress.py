@@ -176,9 +176,11 @@ async def test_several_tool_calls_are_one_card_each_and_the_message_lists_them(
     assert all(t["status"] == "complete" for t in message.tasks.values())
 
 
+@MODES
 async def test_in_the_assistant_panel_the_status_line_says_what_the_model_does(
-    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: Any
+    mode: str, start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: Any
 ) -> None:
+    bot = await start_bot(BOT_STREAM_MODE=mode)
     started = assistant_thread_started(channel="D9")
     thread_ts = started["assistant_thread"]["thread_ts"]
     await slack.event(bot, started)
@@ -205,10 +207,13 @@ async def test_in_the_assistant_panel_the_status_line_says_what_the_model_does(
     assert "Thinking: Checking the map" in statuses
     assert "Searching the web for “station map”…" in statuses
     assert all(len(status) <= 100 for status in statuses)
-    # The status gives way to the answer: cleared before the answer is posted.
+    # The status gives way to the answer: cleared before the answer is posted (or its
+    # stream started), and no task cards in the panel: the status line says it all.
     cleared = fake_slack.calls_to("assistant.threads.setStatus")[-1]
-    post = [c for c in fake_slack.calls if c.method == "chat.postMessage"][-1]
+    opening = "chat.postMessage" if mode == "update" else "chat.startStream"
+    post = [c for c in fake_slack.calls if c.method == opening][-1]
     assert fake_slack.calls.index(cleared) < fake_slack.calls.index(post)
+    assert shown[-1].tasks == {}
 
 
 async def test_reasoning_tokens_are_kept_and_shown_by_usage(
