@@ -27,37 +27,41 @@ class Activity:
 Activities = tuple[Activity, ...]
 
 
-def _put(activities: Activities, found: Activity) -> Activities:
+def _index(activities: Activities, item_id: str) -> int:
     for index, activity in enumerate(activities):
-        if activity.item_id == found.item_id:
-            return (*activities[:index], found, *activities[index + 1 :])
-    return (*activities, found)
+        if activity.item_id == item_id:
+            return index
+    return -1
 
 
-def _find(activities: Activities, item_id: str) -> Activity | None:
-    return next((a for a in activities if a.item_id == item_id), None)
+def _put(activities: Activities, index: int, activity: Activity) -> Activities:
+    if index < 0:
+        return (*activities, activity)
+    return (*activities[:index], activity, *activities[index + 1 :])
 
 
 def with_progress(activities: Activities, event: ToolActivity) -> Activities:
     """The activities after a tool call's event: added, moved on, or ended."""
-    known = _find(activities, event.item_id)
-    if known is None:
+    index = _index(activities, event.item_id)
+    if index < 0:
         status = event.status or ("completed" if event.done else "in_progress")
-        return _put(activities, Activity(event.item_id, event.kind, status, event.detail))
+        return _put(activities, index, Activity(event.item_id, event.kind, status, event.detail))
+    known = activities[index]
     status = known.status
     if event.status and not (known.done and not event.done):  # an ended call stays ended
         status = event.status
     detail = event.detail or known.detail
-    if (status, detail) == (known.status, known.detail):
+    if status == known.status and detail == known.detail:
         return activities
-    return _put(activities, replace(known, status=status, detail=detail))
+    return _put(activities, index, replace(known, status=status, detail=detail))
 
 
 def with_thought(activities: Activities, event: Thought) -> Activities:
     """The activities after a piece of reasoning text: its item's text grows, or is reset
     (a new summary part starts; a part's whole text)."""
-    known = _find(activities, event.item_id) or Activity(event.item_id, "reasoning")
+    index = _index(activities, event.item_id)
+    known = activities[index] if index >= 0 else Activity(event.item_id, "reasoning")
     text = event.text if event.whole else known.detail + event.text
-    if text == known.detail and known in activities:
+    if index >= 0 and text == known.detail:
         return activities
-    return _put(activities, replace(known, detail=text))
+    return _put(activities, index, Activity(known.item_id, known.kind, known.status, text))

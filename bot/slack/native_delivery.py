@@ -184,9 +184,8 @@ class NativeDelivery:
         if self._status is not None:
             # The Assistant panel's status line says what the model does, until the text
             # starts (the stream starts with it).
-            line = status_line(activities)
-            if line and not self._shown and self._status_pacer is not None:
-                self._status_pacer.offer(line)
+            if activities and not self._shown and self._status_pacer is not None:
+                self._status_pacer.offer(lambda: status_line(activities) or STATUS_THINKING)
             return
         # Task cards, sent with the next paced append (the text as it stands).
         self._cards.latest = activities

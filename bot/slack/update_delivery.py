@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.conversation import notices
 from bot.conversation.delivery import Delivery, ShownText
-from bot.conversation.work import progress_text, status_line
+from bot.conversation.work import progress_text, shown, status_line
 from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
@@ -113,13 +113,10 @@ class UpdateDelivery:
         elif self._shown:
             return
         elif self._status_pacer is not None:
-            line = status_line(activities)
-            if line:
-                self._status_pacer.offer(line)
-        elif self._pacer is not None and self._status is None:
-            shown = progress_text(activities)
-            if shown:
-                self._pacer.offer(shown)
+            if activities:
+                self._status_pacer.offer(lambda: status_line(activities) or STATUS_THINKING)
+        elif self._pacer is not None and self._status is None and shown(activities):
+            self._pacer.offer(lambda: progress_text(activities))
 
     async def clear_status(self) -> None:
         if self._status_pacer is not None:
