@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from bot.slack.budget import Deferred
 from bot.slack.calls import RateLimited
@@ -119,7 +120,7 @@ async def test_a_text_offered_as_a_function_is_made_only_when_it_is_sent() -> No
     pacer.offer(lambda: making(0))
     await one.wait()
     for n in (1, 2, 3):
-        pacer.offer(lambda n=n: making(n))
+        pacer.offer(functools.partial(making, n))
     await asyncio.wait_for(two.wait(), 5)
     await pacer.close()
     assert written == ["step 0", "step 3"]
