@@ -65,3 +65,11 @@ def with_thought(activities: Activities, event: Thought) -> Activities:
     if index >= 0 and text == known.detail:
         return activities
     return _put(activities, index, Activity(known.item_id, known.kind, known.status, text))
+
+
+def all_ended(activities: Activities, status: str) -> Activities:
+    """The response ended (`status`: completed or incomplete): so did every call in it, even
+    where a proxy sent no event saying so."""
+    if all(a.done for a in activities):
+        return activities
+    return tuple(a if a.done else replace(a, status=status) for a in activities)

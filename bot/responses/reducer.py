@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from bot.responses.activities import Activities, with_progress, with_thought
+from bot.responses.activities import Activities, all_ended, with_progress, with_thought
 from bot.responses.events import (
     Completed,
     Event,
@@ -121,6 +121,7 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 response_id=response_id or answer.response_id,
                 ending=Ending.COMPLETED,
                 usage=usage,
+                activities=all_ended(answer.activities, "completed"),
             )
             # A stream that sent no deltas (some proxies) still carries the final text.
             if output_text and not answer.text:
@@ -135,6 +136,7 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 ending=Ending.INCOMPLETE,
                 usage=usage,
                 incomplete_reason=reason,
+                activities=all_ended(answer.activities, "incomplete"),
             )
             if output_text and not answer.text:
                 answer = replace(answer, parts=(((0, 0), output_text),))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.conversation.work import label, progress_text, status_line, thought_title
 from bot.responses.activities import Activity
-from bot.responses.events import Thought, ToolActivity, parse_event
+from bot.responses.events import Completed, Incomplete, Thought, ToolActivity, parse_event
 from bot.responses.reducer import Answer, reduce
 from bot.slack.task_cards import TaskCards, card
 
@@ -178,3 +178,12 @@ def test_task_cards_send_only_what_changed_and_end_running_calls_as_errors() -> 
     assert cards.changes()[0]["status"] == "complete"
     assert cards.changes()[0]["title"] == "Searching the web for “cats”…"
     assert card(running, ended=True)["status"] == "error"
+
+
+def test_calls_end_with_their_response_even_without_events_saying_so() -> None:
+    """Some proxies send no `.completed` or `output_item.done` for a tool call."""
+    answer = reduce(Answer(), ToolActivity("web_search_call", False, item_id="ws_1"))
+    done = reduce(answer, Completed("resp_1", None, "Found."))
+    assert [a.status for a in done.activities] == ["completed"]
+    cut = reduce(answer, Incomplete("resp_1", None, "max_output_tokens", ""))
+    assert [(a.status, a.failed) for a in cut.activities] == [("incomplete", True)]
