@@ -20,6 +20,7 @@ from tests.e2e.conversation import answer_in
 from tests.e2e.harness import BotHandle, SlackSender
 from tests.e2e.payloads import assistant_thread_started, dm, mention
 from tests.fakes import tool_streams as tools
+from tests.fakes.responses_api import Events, stream_of
 from tests.fakes.slack_api import Call, FakeSlack, Message
 from tests.support.process import REPO
 
@@ -256,3 +257,25 @@ async def test_the_console_says_what_the_model_does_before_the_text(
         "bot> (Thinking: Checking the map) (Searching the web…) "
         f"(Searching the web for “station”…) {ANSWER}"
     ) in out.decode()
+
+
+async def test_a_call_cut_short_by_a_failure_is_marked_as_an_error(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: Any
+) -> None:
+    bot = await start_bot(BOT_STREAM_MODE="native")
+
+    def make(ev: Events) -> list[dict[str, Any]]:
+        searching, _ = tools.web_search("flaky")(0)
+        return [*ev.opening()[:2], *searching[:3], ev.failed("server_error", "boom")]
+
+    fake_model.enqueue(stream_of(make, delay=0.1))
+    event = mention("<@UBOT> search something flaky")
+    await slack.event(bot, event)
+    await fake_slack.wait_for(
+        lambda: bool(fake_slack.calls_to("chat.stopStream")), what="the end of the stream"
+    )
+    await bot.idle()
+    [message] = fake_slack.thread_messages("C1", event["ts"])
+    [card] = message.tasks.values()
+    assert (card["title"], card["status"]) == ("Searching the web…", "error")
+    assert "Something went wrong on the model's side (server_error)" in message.visible
