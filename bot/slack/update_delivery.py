@@ -102,7 +102,7 @@ class UpdateDelivery:
             await self._delegate.show(text)
             return
         self._shown = text
-        await self.clear_status()
+        await self._clear_status()
         if self._pacer is not None:
             self._pacer.offer(text)
 
@@ -118,7 +118,7 @@ class UpdateDelivery:
         elif self._pacer is not None and self._status is None and shown(activities):
             self._pacer.offer(lambda: progress_text(activities))
 
-    async def clear_status(self) -> None:
+    async def _clear_status(self) -> None:
         if self._status_pacer is not None:
             await self._status_pacer.close()  # a status still to come is not sent
         if self._status is not None:
@@ -140,7 +140,7 @@ class UpdateDelivery:
             return
         if self._pacer is not None:
             await self._pacer.close()
-        await self.clear_status()
+        await self._clear_status()
         final = text or self._shown  # text already shown is never lost
         self._shown = final  # nor is a final text whose write failed, when tried again
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
