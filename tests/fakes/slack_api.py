@@ -9,6 +9,12 @@ or the answer comes too late), and refuse Markdown blocks from some call on
 With `enforce_tiers=True` it also enforces Slack's rate limits per workspace and
 method (`TIERS`): a call over its tier is answered 429 with `Retry-After`.
 
+Native streams take `chunks` as Slack does: `markdown_text`, `blocks`, and task
+cards (`task_update`: `id`, `title`, `status` pending/in_progress/complete/error,
+optional `details`, `output`, `sources`; kept per message by id in `tasks`, updated
+in place, every update in `task_updates`) and `plan_update` (its `title`). A
+malformed chunk is refused with `invalid_chunks`, as Slack refuses it.
+
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
 pushes envelopes (`socket_send`) and records what the app sends back
