@@ -67,6 +67,7 @@ async def usage(settings: Settings, days: int = 7) -> None:
     print(usage_table(rows, days=days, today=today))
     print()
     print(f"turns in threads (all time): {totals['turns']:,}")
+    print(f"reasoning tokens in threads (all time): {totals['reasoning_tokens']:,}")
     print(f"feedback: {votes['up']:,} 👍, {votes['down']:,} 👎")
 
 

@@ -20,10 +20,11 @@ from bot.conversation.channel_settings import ChannelSettings
 from bot.conversation.delivery import ShownText
 from bot.conversation.policy import Policies
 from bot.conversation.turn import Turn
+from bot.conversation.work import label, shown
 from bot.main import StartupError, answer_options
+from bot.responses.activities import Activities
 from bot.responses.client import ResponsesClient
 from bot.settings import Settings, SettingsError, load_settings
-from bot.slack.update_delivery import activity_label
 from bot.store import Store
 from bot.store.channel_settings import CONSOLE_TEAM, ChannelSettingsStore
 from bot.store.usage import UsageStore
@@ -36,6 +37,7 @@ class ConsoleDelivery:
         self._out = out
         self._printed = ""
         self._started = False
+        self._told: set[str] = set()  # the activities already printed, in words
 
     async def start(self) -> None:
         self._started = True
@@ -52,10 +54,19 @@ class ConsoleDelivery:
         self._out.write(f"[{text}]\n\n")
         self._out.flush()
 
-    async def working(self, activity: str) -> None:
-        if not self._printed:
-            self._out.write(f"({activity_label(activity)}) ")
-            self._out.flush()
+    async def working(self, activities: Activities) -> None:
+        if self._printed:
+            return  # the text has started: it is not interrupted
+        for activity in shown(activities):
+            if activity.kind == "reasoning" and not (
+                activity.done or activity.detail.lstrip().startswith("**")
+            ):
+                continue  # a thought without a heading is told once it is whole
+            words = label(activity)
+            if words not in self._told and words != "Thinking…":
+                self._told.add(words)
+                self._out.write(f"({words}) ")
+                self._out.flush()
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None

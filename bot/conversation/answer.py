@@ -30,6 +30,7 @@ from bot.conversation.rounds import (
 )
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
+from bot.responses.activities import Activity
 from bot.responses.asks import FunctionCall
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
@@ -610,7 +611,10 @@ class Conversation:
         about["round"], about["ran"] = rounds, response_id
         about["calls"] = [asdict(c) for c in calls]
         await progress.keep()  # kept before anything runs: a successor must not run them
-        await delivery.working("function_call")
+        # While they run, each shows as "Calling <name>…".
+        running = tuple(Activity(c.call_id, "function_call", detail=c.name) for c in calls)
+        before = tuple(a for a in outcome.answer.activities if a.kind != "function_call")
+        await delivery.working(before + running)
         log.info("running %d function call(s), round %d", len(calls), rounds)
         try:
             return await self._tools.outputs_unless_stopped(calls, ask.turn, stop)
@@ -633,7 +637,7 @@ class Conversation:
         present = as_code_block if about.get("json") else None
 
         async def consume() -> None:
-            shown, busy = start.text, ""
+            shown, work = start.text, start.activities
             if shown:
                 await delivery.show(present(shown) if present else shown)
             async for event in events:
@@ -642,10 +646,9 @@ class Conversation:
                 if answer.text != shown:
                     shown = answer.text
                     await delivery.show(present(shown) if present else shown)
-                if answer.busy_with != busy:
-                    busy = answer.busy_with
-                    if busy:
-                        await delivery.working(busy)
+                if answer.activities is not work:
+                    work = answer.activities
+                    await delivery.working(work)
 
         streaming = asyncio.create_task(consume())
         stopping = asyncio.create_task(stop.wait())
@@ -774,6 +777,7 @@ class Conversation:
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
             total_tokens=usage.total_tokens if usage else None,
+            reasoning_tokens=usage.reasoning_tokens if usage else None,
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from bot.responses.activities import Activities
+
 
 class DeliveryUnavailable(Exception):
     """The surface cannot take the answer now (e.g. Slack is down): try again later."""
@@ -22,8 +24,11 @@ class Delivery(Protocol):
     async def show(self, text: str) -> None:
         """The answer so far (Markdown). Cheap: the delivery paces what it sends."""
 
-    async def working(self, activity: str) -> None:
-        """The model is busy with something other than text (a search, a tool call)."""
+    async def working(self, activities: Activities) -> None:
+        """The model's work other than text so far, each with its status: its tool calls
+        (one per call) and its reasoning (with the summary's text so far). Called when they
+        change, so it must be cheap: the delivery paces what it sends (`bot.conversation.work`
+        has the words)."""
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None

@@ -65,10 +65,28 @@ class RefusalDone(Numbered):
 
 @dataclass(frozen=True)
 class ToolActivity(Numbered):
-    """Progress of work that is not text: a web search, a function call, reasoning."""
+    """Progress of work that is not text: a web search, a function call, reasoning.
 
-    kind: str  # e.g. "web_search_call", "function_call", "reasoning"
+    From `response.output_item.added` / `.done` (which carry the whole item) and from
+    each tool's own events (`response.web_search_call.searching` …, which carry its id).
+    """
+
+    kind: str  # the output item's type, e.g. "web_search_call", "function_call", "reasoning"
     done: bool
+    item_id: str = ""
+    status: str = ""  # as the API says: in_progress, searching, interpreting, completed, failed …
+    detail: str = ""  # what a person would want to know: the query, "server: tool" …
+
+
+@dataclass(frozen=True)
+class Thought(Numbered):
+    """The model's reasoning as it streams: a summary part's text (`reasoning.summary`), or
+    the raw reasoning text some compatible endpoints send. `whole` replaces the part's text
+    so far (a part's start or end); otherwise `text` is appended."""
+
+    item_id: str
+    text: str
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,7 @@ Event = (
     | RefusalDelta
     | RefusalDone
     | ToolActivity
+    | Thought
     | Completed
     | Incomplete
     | Failed
@@ -215,7 +234,81 @@ def parse_event(data: Any) -> Event | None:
         return StreamError(code, message, sequence=n)
     if kind in ("response.output_item.added", "response.output_item.done"):
         item = data.get("item")
-        item_type = _str(item.get("type")) if isinstance(item, dict) else ""
-        if item_type and item_type != "message":
-            return ToolActivity(item_type, kind.endswith(".done"), sequence=n)
-    return None
+        if isinstance(item, dict) and _str(item.get("type")) not in ("", "message"):
+            return _item_activity(item, kind.endswith(".done"), n)
+        return None
+    return _progress(kind, data, n)
+
+
+# Tools whose own events say how far a call got: `response.<tool>.<status>`.
+TOOLS = frozenset(
+    {
+        "web_search_call",
+        "file_search_call",
+        "code_interpreter_call",
+        "image_generation_call",
+        "mcp_call",
+        "mcp_list_tools",
+    }
+)
+ENDED = frozenset({"completed", "failed", "incomplete"})
+THOUGHTS = {
+    "response.reasoning_summary_text.delta": ("delta", False),
+    "response.reasoning_summary_text.done": ("text", True),
+    "response.reasoning_text.delta": ("delta", False),
+    "response.reasoning_text.done": ("text", True),
+}
+
+
+def _item_detail(item: dict[str, Any]) -> str:
+    """What a person would want to know of a tool call, from its item."""
+    kind = item.get("type")
+    if kind == "web_search_call":
+        action = item.get("action")
+        if isinstance(action, dict):
+            queries = action.get("queries")
+            first = queries[0] if isinstance(queries, list) and queries else ""
+            return _str(action.get("query")) or _str(first)
+        return ""
+    if kind == "file_search_call":
+        queries = item.get("queries")
+        return _str(queries[0]) if isinstance(queries, list) and queries else ""
+    if kind in ("mcp_call", "mcp_approval_request"):
+        return ": ".join(x for x in (_str(item.get("server_label")), _str(item.get("name"))) if x)
+    if kind == "mcp_list_tools":
+        return _str(item.get("server_label"))
+    if kind in ("function_call", "custom_tool_call"):
+        return _str(item.get("name"))
+    return ""
+
+
+def _item_activity(item: dict[str, Any], done: bool, n: int) -> ToolActivity:
+    status = _str(item.get("status"))
+    if done:
+        # Reasoning items carry no status; an MCP call that went wrong carries an error.
+        status = "failed" if item.get("error") else status if status in ENDED else "completed"
+    return ToolActivity(
+        _str(item.get("type")),
+        done,
+        item_id=_str(item.get("id")),
+        status=status or "in_progress",
+        detail=_item_detail(item),
+        sequence=n,
+    )
+
+
+def _progress(kind: str, data: dict[str, Any], n: int) -> Event | None:
+    """A tool call's own progress event, or a piece of the model's reasoning."""
+    item_id = _str(data.get("item_id"))
+    if kind in THOUGHTS:
+        field, whole = THOUGHTS[kind]
+        return Thought(item_id, _str(data.get(field)), whole, sequence=n)
+    if kind == "response.reasoning_summary_part.added":
+        part = data.get("part")
+        text = _str(part.get("text")) if isinstance(part, dict) else ""
+        return Thought(item_id, text, True, sequence=n)
+    tool, _, status = kind.removeprefix("response.").rpartition(".")
+    if tool not in TOOLS or not item_id:
+        return None
+    status = "generating" if status == "partial_image" else status
+    return ToolActivity(tool, status in ENDED, item_id=item_id, status=status, sequence=n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import Enum
 
+from bot.responses.activities import Activities, all_ended, with_progress, with_thought
 from bot.responses.asks import Ask
 from bot.responses.events import (
     Completed,
@@ -17,6 +18,7 @@ from bot.responses.events import (
     StreamError,
     TextDelta,
     TextDone,
+    Thought,
     ToolActivity,
     Usage,
 )
@@ -39,7 +41,7 @@ class Answer:
     error_code: str = ""
     error_message: str = ""
     incomplete_reason: str = ""
-    busy_with: str = ""  # the kind of non-text work under way, "" when none
+    activities: Activities = ()  # tool calls and reasoning, in the order they began
     refusals: tuple[tuple[tuple[int, int], str], ...] = ()  # the model declining, per part
     asks: tuple[Ask, ...] = ()  # what the response ends by asking of the bot (tools)
 
@@ -83,11 +85,11 @@ def _with_part(parts: Parts, key: tuple[int, int], text: str, append: bool) -> P
 
 
 def _set_part(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
-    return replace(answer, parts=_with_part(answer.parts, key, text, append), busy_with="")
+    return replace(answer, parts=_with_part(answer.parts, key, text, append))
 
 
 def _set_refusal(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
-    return replace(answer, refusals=_with_part(answer.refusals, key, text, append), busy_with="")
+    return replace(answer, refusals=_with_part(answer.refusals, key, text, append))
 
 
 def reduce(answer: Answer, event: Event) -> Answer:
@@ -105,16 +107,24 @@ def reduce(answer: Answer, event: Event) -> Answer:
             return _set_refusal(answer, part, delta, append=True) if delta else answer
         case RefusalDone(part, refusal):
             return _set_refusal(answer, part, refusal, append=False)
-        case ToolActivity(kind, done):
-            return replace(answer, busy_with="" if done else kind)
+        case ToolActivity():
+            activities = with_progress(answer.activities, event)
+            if activities is answer.activities:
+                return answer
+            return replace(answer, activities=activities)
+        case Thought():
+            activities = with_thought(answer.activities, event)
+            if activities is answer.activities:
+                return answer
+            return replace(answer, activities=activities)
         case Completed(response_id, usage, output_text, refusal, asks):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
                 ending=Ending.COMPLETED,
                 usage=usage,
-                busy_with="",
                 asks=asks,
+                activities=all_ended(answer.activities, "completed"),
             )
             # A stream that sent no deltas (some proxies) still carries the final text.
             if output_text and not answer.text:
@@ -129,7 +139,7 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 ending=Ending.INCOMPLETE,
                 usage=usage,
                 incomplete_reason=reason,
-                busy_with="",
+                activities=all_ended(answer.activities, "incomplete"),
             )
             if output_text and not answer.text:
                 answer = replace(answer, parts=(((0, 0), output_text),))
@@ -141,11 +151,8 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 ending=Ending.FAILED,
                 error_code=code,
                 error_message=message,
-                busy_with="",
             )
         case StreamError(code, message):
             # The stream may still send response.failed; the error is final either way.
-            return replace(
-                answer, ending=Ending.FAILED, error_code=code, error_message=message, busy_with=""
-            )
+            return replace(answer, ending=Ending.FAILED, error_code=code, error_message=message)
     return answer

@@ -1,6 +1,8 @@
 """`native` mode: Slack's chat.startStream / appendStream / stopStream.
 
-The stream opens with the Stop button (a `blocks` chunk) above the text. When
+The stream opens with the Stop button (a `blocks` chunk) above the text; the model's
+tool calls and reasoning appear as task cards (`task_update` chunks), one per call,
+updated in place within the same paced appends as the text. When
 the answer ends, the stream is stopped and the message is written once more
 with chat.update: the full text, any notice, the feedback buttons, and no Stop
 button. A stream Slack stops accepting (`message_not_in_streaming_state` after
@@ -20,13 +22,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import notices
 from bot.conversation.delivery import ShownText
+from bot.conversation.work import progress_text, status_line
+from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.budget import Deferred
 from bot.slack.calls import FinalWriteFailed, RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
+from bot.slack.task_cards import DISPLAY_MODE, TaskCards
 from bot.slack.thread_writer import ThreadWriter
-from bot.slack.update_delivery import StatusFinder, activity_label
+from bot.slack.update_delivery import StatusFinder
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +71,8 @@ class NativeDelivery:
         self._pacer: Pacer | None = None
         self._find_status = status
         self._status: Status | None = None
+        self._status_pacer: Pacer | None = None  # the status line's, paced as appends are
+        self._cards = TaskCards()
         self._finished = False
 
     async def start(self) -> None:
@@ -86,6 +93,7 @@ class NativeDelivery:
             # In the Assistant panel the status line says the bot is at work;
             # the stream starts with the first text.
             await self._status.show(STATUS_THINKING)
+            self._status_pacer = Pacer(self._status.show, self._interval)
             return
         await self._start_stream("")
 
@@ -93,6 +101,8 @@ class NativeDelivery:
         chunks: list[dict[str, Any]] = []
         if self._stop:
             chunks.append({"type": "blocks", "blocks": [self._stop]})
+        cards = self._cards.changes() if self._status is None else []
+        chunks += cards
         if text:
             chunks.append({"type": "markdown_text", "text": text})
         start = self._writer.budget.if_room("chat.startStream", self._client.chat_startStream)
@@ -101,6 +111,7 @@ class NativeDelivery:
                 start,
                 channel=self._writer.channel,
                 thread_ts=self._writer.thread_ts,
+                task_display_mode=DISPLAY_MODE,
                 **self._recipient,
                 **({"chunks": chunks} if chunks else {}),
             )
@@ -112,28 +123,38 @@ class NativeDelivery:
             return
         self._ts = str(response["ts"])
         self._appended = text
+        self._cards.sent(cards)
 
     async def _append(self, text: str) -> str | None:
         """Send what `text` adds; returns what the message shows now."""
         if not self._streaming:
-            if self._ts is None:
+            # Posted and edited instead: the progress shows until the text starts.
+            shown = text or progress_text(self._cards.latest)
+            if self._ts is None or not shown:
                 return ""
-            await self._writer.edit(self._ts, text, actions=self._stop)
+            await self._writer.edit(self._ts, shown, actions=self._stop)
             return text
-        if not text.startswith(self._appended):
-            return self._appended  # the stream can only grow; the final write fixes the rest
-        delta = text[len(self._appended) :][:APPEND_LIMIT]
-        if not delta:
-            return self._appended
+        delta = ""
+        if text.startswith(self._appended):  # the stream can only grow; the final write
+            delta = text[len(self._appended) :][:APPEND_LIMIT]  # fixes the rest
         if self._ts is None:
-            await self._start_stream(delta)
+            if delta:
+                await self._start_stream(delta)
             return self._appended
+        cards = self._cards.changes() if self._status is None else []
+        if not delta and not cards:
+            return self._appended
+        # Cards and text in one call, in the order they happened.
+        content: dict[str, Any] = {"markdown_text": delta}
+        if cards:
+            text_chunk = [{"type": "markdown_text", "text": delta}] if delta else []
+            content = {"chunks": [*cards, *text_chunk]}
         try:
             await once(
                 self._writer.budget.interim("chat.appendStream", self._client.chat_appendStream),
                 channel=self._writer.channel,
                 ts=self._ts,
-                markdown_text=delta,
+                **content,
             )
         except RateLimited:
             raise
@@ -142,6 +163,7 @@ class NativeDelivery:
             self._streaming = False
             return self._appended
         self._appended += delta
+        self._cards.sent(cards)
         return self._appended
 
     async def leave(self) -> None:
@@ -154,18 +176,27 @@ class NativeDelivery:
 
     async def show(self, text: str) -> None:
         self._shown = text
-        if self._status is not None:
-            await self._status.clear()
+        await self._clear_status()
         if self._pacer is not None:
             self._pacer.offer(text)
 
-    async def working(self, activity: str) -> None:
-        # Appended text cannot be taken back, so progress goes to the Assistant
-        # panel's status line where there is one, and is otherwise only logged.
+    async def working(self, activities: Activities) -> None:
         if self._status is not None:
-            await self._status.show(activity_label(activity))
-        else:
-            log.debug("model busy: %s", activity_label(activity))
+            # The Assistant panel's status line says what the model does, until the text
+            # starts (the stream starts with it).
+            if activities and not self._shown and self._status_pacer is not None:
+                self._status_pacer.offer(lambda: status_line(activities) or STATUS_THINKING)
+            return
+        # Task cards, sent with the next paced append (the text as it stands).
+        self._cards.latest = activities
+        if self._pacer is not None:
+            self._pacer.offer(self._shown)
+
+    async def _clear_status(self) -> None:
+        if self._status_pacer is not None:
+            await self._status_pacer.close()  # a status still to come is not sent
+        if self._status is not None:
+            await self._status.clear()
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
@@ -177,10 +208,10 @@ class NativeDelivery:
             await self._pacer.close()
         elif self._ts is not None:
             self._streaming = True  # a message another process streamed: end its stream
-        if self._status is not None:
-            await self._status.clear()
+        await self._clear_status()
         if self._streaming and self._ts is not None:
-            await self._end_stream()
+            # The cards' last state goes with the stop: a call cut short shows as failed.
+            await self._end_stream(self._cards.changes(ended=True))
         final = text or self._shown
         self._shown = final  # kept for a second try, should this write fail
         actions = buttons.feedback_block(feedback_id) if feedback_id else None
@@ -198,13 +229,14 @@ class NativeDelivery:
     def place(self) -> dict[str, Any]:
         return {"ts": self._ts} if self._ts else {}
 
-    async def _end_stream(self) -> None:
+    async def _end_stream(self, cards: list[dict[str, Any]] | None = None) -> None:
         """Take the message out of its streaming state before it is edited (tried again
         through Slack's passing failures; a stream Slack will not stop, e.g. one already
         ended, is left to the edit)."""
         self._streaming = False
         try:
             stop = self._writer.budget.urgent("chat.stopStream", self._client.chat_stopStream)
-            await must_land(stop, channel=self._writer.channel, ts=self._ts)
+            last = {"chunks": cards} if cards else {}
+            await must_land(stop, channel=self._writer.channel, ts=self._ts, **last)
         except (SlackApiError, FinalWriteFailed) as error:
             log.info("could not end the stream before editing it (%s)", type(error).__name__)

@@ -21,7 +21,9 @@ class Pacer:
     whatever arrived meanwhile is sent as one edit. A 429 pauses for its
     `Retry-After`, then the newest text is sent (stale ones are dropped). The
     interval may change as the answer goes (`interval` called before each pause),
-    and an edit the workspace's Slack budget defers is sent when it says.
+    and an edit the workspace's Slack budget defers is sent when it says. A text may
+    be offered as a function that makes it, called only when it is sent (offers that
+    change often, such as the model's progress, cost nothing between two edits).
     """
 
     def __init__(
@@ -31,7 +33,7 @@ class Pacer:
         self._interval: Callable[[], float] = (
             interval if callable(interval) else (lambda: float(interval))
         )
-        self._latest: str | None = None
+        self._latest: str | Callable[[], str] | None = None
         self._dirty = asyncio.Event()
         self._closing = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -39,7 +41,7 @@ class Pacer:
         self.sent = ""  # the last text Slack accepted
         self.watcher: ShownText | None = None
 
-    def offer(self, text: str) -> None:
+    def offer(self, text: str | Callable[[], str]) -> None:
         self._latest = text
         self._dirty.set()
         if self._task is None:
@@ -66,7 +68,8 @@ class Pacer:
             if self._closing.is_set():
                 return
             self._dirty.clear()
-            text = self._latest or ""
+            latest = self._latest
+            text = latest() if callable(latest) else latest or ""
             try:
                 if self.watcher is not None:
                     await self.watcher.showing(text)  # kept before Slack shows it

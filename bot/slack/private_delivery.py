@@ -16,6 +16,7 @@ from bot.conversation import notices
 from bot.conversation.delivery import ShownText
 from bot.render.mrkdwn import to_mrkdwn
 from bot.render.split import split_message
+from bot.responses.activities import Activities
 from bot.slack.blocks import TEXT_CHUNK
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,8 @@ class PrivateDelivery:
     async def show(self, text: str) -> None:
         self._shown = text
 
-    async def working(self, activity: str) -> None:
-        return None
+    async def working(self, activities: Activities) -> None:
+        return None  # five messages in 30 minutes: nothing is shown before the end
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None

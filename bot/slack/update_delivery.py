@@ -10,6 +10,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.conversation import notices
 from bot.conversation.delivery import Delivery, ShownText
+from bot.conversation.work import progress_text, shown, status_line
+from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.calls import slack_error
@@ -18,24 +20,11 @@ from bot.slack.thread_writer import ThreadWriter
 
 log = logging.getLogger(__name__)
 
-ACTIVITY = {
-    "web_search_call": "Searching the web…",
-    "file_search_call": "Searching files…",
-    "reasoning": "Thinking it through…",
-    "function_call": "Working on it…",
-    "code_interpreter_call": "Running code…",
-    "image_generation_call": "Drawing…",
-}
-
 # Where the bot may not post, e.g. a DM between two other people or a channel it is not in.
 CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 # Finds the status line of an Assistant thread, or None elsewhere.
 StatusFinder = Callable[[], Awaitable[Status | None]]
-
-
-def activity_label(kind: str) -> str:
-    return ACTIVITY.get(kind, "Working on it…")
 
 
 class UpdateDelivery:
@@ -55,6 +44,7 @@ class UpdateDelivery:
         self._stop = stop  # the Stop button block, shown while the answer streams
         self._find_status = status
         self._status: Status | None = None
+        self._status_pacer: Pacer | None = None  # the status line's, paced as edits are
         self._ts = ts  # set when resuming an answer another process began
         self._shown = ""
         self._pacer: Pacer | None = None
@@ -76,6 +66,7 @@ class UpdateDelivery:
             # In the Assistant panel the status line says the bot is at work;
             # the message appears with the first text.
             await self._status.show(STATUS_THINKING)
+            self._status_pacer = Pacer(self._status.show, self._interval)
             return
         try:
             # Must land: a 429 here would otherwise lose the whole answer.
@@ -111,18 +102,27 @@ class UpdateDelivery:
             await self._delegate.show(text)
             return
         self._shown = text
-        if self._status is not None:
-            await self._status.clear()
+        await self._clear_status()
         if self._pacer is not None:
             self._pacer.offer(text)
 
-    async def working(self, activity: str) -> None:
+    async def working(self, activities: Activities) -> None:
+        # Shown until the answer's text starts, then the text takes its place.
         if self._delegate is not None:
-            await self._delegate.working(activity)
-        elif self._status is not None:
-            await self._status.show(activity_label(activity))
-        elif self._pacer is not None and not self._shown:
-            self._pacer.offer(f"_{activity_label(activity)}_")
+            await self._delegate.working(activities)
+        elif self._shown:
+            return
+        elif self._status_pacer is not None:
+            if activities:
+                self._status_pacer.offer(lambda: status_line(activities) or STATUS_THINKING)
+        elif self._pacer is not None and self._status is None and shown(activities):
+            self._pacer.offer(lambda: progress_text(activities))
+
+    async def _clear_status(self) -> None:
+        if self._status_pacer is not None:
+            await self._status_pacer.close()  # a status still to come is not sent
+        if self._status is not None:
+            await self._status.clear()
 
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
@@ -140,8 +140,7 @@ class UpdateDelivery:
             return
         if self._pacer is not None:
             await self._pacer.close()
-        if self._status is not None:
-            await self._status.clear()
+        await self._clear_status()
         final = text or self._shown  # text already shown is never lost
         self._shown = final  # nor is a final text whose write failed, when tried again
         actions = buttons.feedback_block(feedback_id) if feedback_id else None

@@ -64,6 +64,7 @@ class TurnRecord:
     input_tokens: int | None = None
     output_tokens: int | None = None
     total_tokens: int | None = None
+    reasoning_tokens: int | None = None  # of output_tokens, the model's thinking
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,7 @@ def record_turn(conn: Connection, turn: TurnRecord) -> None:
             input_tokens=turn.input_tokens,
             output_tokens=turn.output_tokens,
             total_tokens=turn.total_tokens,
+            reasoning_tokens=turn.reasoning_tokens,
             started_at=turn.started_at,
             finished_at=turn.finished_at,
             answer_text=turn.answer_text or None,
@@ -554,9 +556,11 @@ class Store:
                     func.count(turns.c.id),
                     func.coalesce(func.sum(turns.c.input_tokens), 0),
                     func.coalesce(func.sum(turns.c.output_tokens), 0),
+                    func.coalesce(func.sum(turns.c.reasoning_tokens), 0),
                 )
             ).one()
-            return {"turns": int(row[0]), "input_tokens": int(row[1]), "output_tokens": int(row[2])}
+            names = ("turns", "input_tokens", "output_tokens", "reasoning_tokens")
+            return {name: int(value) for name, value in zip(names, row, strict=True)}
 
         return await self._db.transaction(work)
 

@@ -54,6 +54,7 @@ turns = Table(
     Column("input_tokens", Integer, nullable=True),
     Column("output_tokens", Integer, nullable=True),
     Column("total_tokens", Integer, nullable=True),
+    Column("reasoning_tokens", Integer, nullable=True),  # of output_tokens: the thinking
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True), nullable=False),
     # The answer's whole text: Slack may give back only a preview of it when a chain is

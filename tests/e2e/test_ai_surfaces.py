@@ -149,7 +149,11 @@ async def test_the_panel_greets_suggests_prompts_titles_and_shows_status_until_t
         "title": "What happened at the launch yesterday?",
     }
     statuses = fake_slack.calls_to("assistant.threads.setStatus")
-    assert [c.args["status"] for c in statuses] == ["is thinking…", "Searching the web…", ""]
+    # The search's progress shows as it runs (paced: a replay this fast may leave no time
+    # for it; tests/e2e/test_progress.py shows it at a real pace).
+    said = [c.args["status"] for c in statuses]
+    assert said[0] == "is thinking…" and said[-1] == ""
+    assert set(said[1:-1]) <= {"Searching the web…", "Searching the web for “Berlin news today”…"}
     assert all((c.args["channel_id"], c.args["thread_ts"]) == ("D9", thread_ts) for c in statuses)
     # No "Thinking…" placeholder in the panel: the answer is posted with its first text,
     # after the status was cleared.
@@ -169,8 +173,8 @@ async def test_the_panel_greets_suggests_prompts_titles_and_shows_status_until_t
     shown = await answer_in(bot, fake_slack, "D9", thread_ts, count=3)
     assert shown[-1].visible == "Nothing else happened."
     assert len(fake_slack.calls_to("assistant.threads.setTitle")) == 1
-    statuses = fake_slack.calls_to("assistant.threads.setStatus")
-    assert [c.args["status"] for c in statuses[3:]] == ["is thinking…", ""]
+    statuses = fake_slack.calls_to("assistant.threads.setStatus")[len(said) :]
+    assert [c.args["status"] for c in statuses] == ["is thinking…", ""]
     assert fake_model.requests[1].json["previous_response_id"] == fake_model.requests[0].response_id
 
 
@@ -193,7 +197,11 @@ async def test_native_streams_in_the_panel_start_with_the_first_text_after_the_s
     await bot.idle()
 
     statuses = [c.args["status"] for c in fake_slack.calls_to("assistant.threads.setStatus")]
-    assert statuses == ["is thinking…", "Searching the web…", ""]
+    assert statuses[0] == "is thinking…" and statuses[-1] == ""
+    assert set(statuses[1:-1]) <= {
+        "Searching the web…",
+        "Searching the web for “Berlin news today”…",
+    }
     [start] = fake_slack.calls_to("chat.startStream")
     [text] = [c["text"] for c in start.args["chunks"] if c["type"] == "markdown_text"]
     assert text.startswith("Berlin Art Week")  # no empty stream first

@@ -12,6 +12,12 @@ method (`TIERS`): a call over its tier is answered 429 with `Retry-After`.
 It hosts the files people attach (`files`, see `slack_files.py`): served at
 their `url_private_download` URLs on the same server, with `files.info`.
 
+Native streams take `chunks` as Slack does: `markdown_text`, `blocks`, and task
+cards (`task_update`: `id`, `title`, `status` pending/in_progress/complete/error,
+optional `details`, `output`, `sources`; kept per message by id in `tasks`, updated
+in place, every update in `task_updates`) and `plan_update` (its `title`). A
+malformed chunk is refused with `invalid_chunks`, as Slack refuses it.
+
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
 pushes envelopes (`socket_send`) and records what the app sends back
@@ -101,6 +107,12 @@ class Message:
     streaming: bool = False
     stopped: bool = False
     deleted: bool = False
+    # A stream's task cards by id, as Slack shows them now (title, status, details …),
+    # every task_update received in order, the plan's title, and `task_display_mode`.
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_updates: list[dict[str, Any]] = field(default_factory=list)
+    plan_title: str | None = None
+    task_display_mode: str = "timeline"
 
     @property
     def visible(self) -> str:
@@ -628,6 +640,11 @@ class FakeSlack:
         channel = str(args.get("channel", ""))
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
+        mode = args.get("task_display_mode", "timeline")
+        if mode not in ("timeline", "plan"):
+            return {"ok": False, "error": "invalid_arguments"}
+        if not _valid_chunks(args.get("chunks")):
+            return {"ok": False, "error": "invalid_chunks"}
         thread_ts = args.get("thread_ts") or None
         message = Message(
             channel,
@@ -637,7 +654,9 @@ class FakeSlack:
             thread_ts=thread_ts and str(thread_ts),
             created_by="chat.startStream",
             streaming=True,
+            task_display_mode=str(mode),
         )
+        _apply_tasks(message, args)
         message._remember()
         self.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts}
@@ -648,6 +667,9 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         if not message.streaming:
             return {"ok": False, "error": "message_not_in_streaming_state"}
+        if not _valid_chunks(args.get("chunks")):
+            return {"ok": False, "error": "invalid_chunks"}
+        _apply_tasks(message, args)
         message.text += _stream_text(args)
         if _stream_blocks(args):
             message.blocks = (message.blocks or []) + _stream_blocks(args)
@@ -817,6 +839,67 @@ def _stream_blocks(args: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(chunk, dict) and chunk.get("type") == "blocks"
         for block in chunk.get("blocks") or []
     ]
+
+
+TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
+TASK_TEXT_LIMIT = 256  # `details` and `output` of a task card
+
+
+def _text_field(chunk: dict[str, Any], name: str, *, required: bool, limit: int) -> bool:
+    value = chunk.get(name)
+    if value is None:
+        return not required
+    return isinstance(value, str) and (bool(value) or not required) and len(value) <= limit
+
+
+def _valid_source(source: Any) -> bool:
+    return (
+        isinstance(source, dict)
+        and source.get("type") == "url"
+        and isinstance(source.get("url"), str)
+        and isinstance(source.get("text"), str)
+    )
+
+
+def _valid_chunk(chunk: Any) -> bool:
+    """A chunk as Slack takes it: `markdown_text`, `blocks`, `task_update`, `plan_update`."""
+    if not isinstance(chunk, dict):
+        return False
+    kind = chunk.get("type")
+    if kind == "markdown_text":
+        return isinstance(chunk.get("text"), str)
+    if kind == "blocks":
+        blocks = chunk.get("blocks")
+        return isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)
+    if kind == "plan_update":
+        return _text_field(chunk, "title", required=True, limit=TASK_TEXT_LIMIT)
+    if kind == "task_update":
+        sources = chunk.get("sources", [])
+        return (
+            _text_field(chunk, "id", required=True, limit=TASK_TEXT_LIMIT)
+            and _text_field(chunk, "title", required=True, limit=TASK_TEXT_LIMIT)
+            and chunk.get("status") in TASK_STATUSES
+            and _text_field(chunk, "details", required=False, limit=TASK_TEXT_LIMIT)
+            and _text_field(chunk, "output", required=False, limit=TASK_TEXT_LIMIT)
+            and isinstance(sources, list)
+            and all(_valid_source(s) for s in sources)
+        )
+    return False
+
+
+def _valid_chunks(chunks: Any) -> bool:
+    return chunks is None or (isinstance(chunks, list) and all(map(_valid_chunk, chunks)))
+
+
+def _apply_tasks(message: Message, args: dict[str, Any]) -> None:
+    """Task cards are created or updated in place by id; a plan's title replaced."""
+    for chunk in args.get("chunks") or []:
+        if chunk.get("type") == "task_update":
+            message.task_updates.append(chunk)
+            task = message.tasks.setdefault(str(chunk["id"]), {})
+            task.update({k: v for k, v in chunk.items() if k != "type"})
+        elif chunk.get("type") == "plan_update":
+            message.plan_title = str(chunk["title"])
 
 
 def _after(ts: str, oldest: Any) -> bool:

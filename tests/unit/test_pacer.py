@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from bot.slack.budget import Deferred
 from bot.slack.calls import RateLimited
@@ -100,3 +101,27 @@ async def test_a_deferral_does_not_hold_up_the_final_write() -> None:
     pacer.offer("a")
     await tried.wait()
     await asyncio.wait_for(pacer.close(), 1)  # not 30 s
+
+
+async def test_a_text_offered_as_a_function_is_made_only_when_it_is_sent() -> None:
+    written: list[str] = []
+    made: list[int] = []
+    one, two = asyncio.Event(), asyncio.Event()
+
+    async def write(text: str) -> None:
+        written.append(text)
+        (one if len(written) == 1 else two).set()
+
+    def making(n: int) -> str:
+        made.append(n)
+        return f"step {n}"
+
+    pacer = Pacer(write, interval=0.05)
+    pacer.offer(lambda: making(0))
+    await one.wait()
+    for n in (1, 2, 3):
+        pacer.offer(functools.partial(making, n))
+    await asyncio.wait_for(two.wait(), 5)
+    await pacer.close()
+    assert written == ["step 0", "step 3"]
+    assert made == [0, 3]  # the offers between two edits cost nothing

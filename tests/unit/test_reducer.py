@@ -51,14 +51,15 @@ def test_text_answer_is_the_deltas_joined_and_completed_with_usage() -> None:
 
 def test_web_search_reports_activity_then_text() -> None:
     answer = Answer()
-    busy_seen = []
+    running = []
     for data in events_of("web_search.sse"):
         event = parse_event(data)
         if event is not None:
             answer = reduce(answer, event)
-            busy_seen.append(answer.busy_with)
-    assert "web_search_call" in busy_seen
-    assert answer.busy_with == ""
+            running += [a.kind for a in answer.activities if not a.done]
+    assert "web_search_call" in running
+    [search] = answer.activities
+    assert search.done and search.detail == "Berlin news today"
     assert answer.text.startswith("Berlin Art Week 2025 runs Sept 10–14 ([wallpaper.com](")
     assert answer.ending is Ending.COMPLETED
 
@@ -124,10 +125,13 @@ def test_an_error_event_ends_the_answer_even_without_response_failed() -> None:
     assert answer.ended and answer.text == "half" and not answer.stored
 
 
-def test_tool_activity_clears_when_text_arrives() -> None:
-    answer = reduce(Answer(), ToolActivity("web_search_call", done=False))
-    assert answer.busy_with == "web_search_call"
-    assert reduce(answer, TextDelta((0, 0), "x")).busy_with == ""
+def test_a_tool_activity_is_kept_by_its_item_and_ends_once() -> None:
+    search = "web_search_call"
+    answer = reduce(Answer(), ToolActivity(search, False, item_id="ws_1"))
+    answer = reduce(answer, ToolActivity(search, True, item_id="ws_1", status="completed"))
+    late = reduce(answer, ToolActivity(search, False, item_id="ws_1", status="searching"))
+    assert late is answer  # an ended call stays ended, and the state is not rebuilt
+    assert [a.status for a in answer.activities] == ["completed"]
 
 
 @pytest.mark.parametrize(

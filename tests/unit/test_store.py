@@ -47,7 +47,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0006t"
+HEAD = "0006p"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
@@ -77,7 +77,12 @@ async def test_the_chain_head_moves_only_to_stored_responses(database_url: str) 
     assert await store.chain_head("T1", "C1", "1.1") == "resp_1"
     await store.record_turn(turn("resp_3", stored=True, ts="1.3", status="incomplete"))
     assert await store.chain_head("T1", "C1", "1.1") == "resp_3"
-    assert await store.usage_totals() == {"turns": 3, "input_tokens": 30, "output_tokens": 15}
+    assert await store.usage_totals() == {
+        "turns": 3,
+        "input_tokens": 30,
+        "output_tokens": 15,
+        "reasoning_tokens": 0,
+    }
     await store.close()
 
 
