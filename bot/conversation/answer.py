@@ -12,12 +12,14 @@ from typing import Any, Protocol
 
 from bot.conversation import context_window, notices
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
+from bot.conversation.files_out import FileSource, joined, made_files, put_in_thread
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
+from bot.render.sources import with_sources
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
 from bot.responses.reducer import Answer, Ending, reduce
@@ -34,7 +36,7 @@ STORED = ("completed", "incomplete")
 FINAL_ATTEMPTS = 10  # a final write that cannot land is tried this often, then given up
 
 
-class Model(Protocol):
+class Model(FileSource, Protocol):
     def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]: ...
 
     def resume(self, response_id: str, after: int) -> AsyncIterator[Event]:
@@ -318,10 +320,14 @@ class Conversation:
         """Write the final text, then keep the turn (the chain moves)."""
         answer = outcome.answer
         feedback_id = answer.response_id if answer.text and outcome.stored else None
-        # A refusal is shown in the model's words, under the notice that it declined.
-        text = answer.said
+        # A refusal is shown in the model's words, under the notice that it declined;
+        # the sources the model cited are listed under the text.
+        text = with_sources(answer)
         if about.get("json") and answer.text and not answer.refusal:
             text = as_code_block(answer.text)
+        files = made_files(answer)
+        if files:  # beside the answer before its final text, once (see files_out)
+            notice = joined(notice, await put_in_thread(files, delivery, self._model))
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)

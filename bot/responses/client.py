@@ -15,6 +15,7 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -79,7 +80,8 @@ class ResponsesClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._url = base_url.rstrip("/") + "/responses"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/responses"
         self._retry = retry or RetryPolicy()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=32)
         self._http = httpx.AsyncClient(
@@ -180,6 +182,20 @@ class ResponsesClient:
         except (ValueError, AttributeError):
             return None
         return status if isinstance(status, str) else None
+
+    async def container_file(self, container_id: str, file_id: str) -> bytes:
+        """GET {base}/containers/{container_id}/files/{file_id}/content: a file the model's
+        code wrote. Raises ModelError when it cannot be had."""
+        url = f"{self._base}/containers/{quote(container_id)}/files/{quote(file_id)}/content"
+        try:
+            response = await self._http.get(url)
+        except httpx.HTTPError as error:
+            raise ModelUnavailable(
+                f"could not fetch a container file: {type(error).__name__}"
+            ) from error
+        if response.status_code >= 400:
+            raise self._http_error(response.status_code, response.content, response.headers)
+        return response.content
 
     @staticmethod
     def _http_error(status: int, body: bytes, headers: httpx.Headers) -> ModelError:

@@ -6,9 +6,13 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from bot.responses.events import (
+    Citation,
+    Cited,
     Completed,
     Event,
     Failed,
+    Image,
+    ImageMade,
     Incomplete,
     RefusalDelta,
     RefusalDone,
@@ -40,6 +44,8 @@ class Answer:
     incomplete_reason: str = ""
     busy_with: str = ""  # the kind of non-text work under way, "" when none
     refusals: tuple[tuple[tuple[int, int], str], ...] = ()  # the model declining, per part
+    citations: tuple[Citation, ...] = ()  # sources and files on the text, in order, once each
+    images: tuple[Image, ...] = ()  # images the model made, once each
 
     @property
     def text(self) -> str:
@@ -88,6 +94,22 @@ def _set_refusal(answer: Answer, key: tuple[int, int], text: str, append: bool) 
     return replace(answer, refusals=_with_part(answer.refusals, key, text, append), busy_with="")
 
 
+def _with_made(
+    answer: Answer, citations: tuple[Citation, ...], images: tuple[Image, ...]
+) -> Answer:
+    """The answer with these citations and images too (each kept once)."""
+    new_citations = tuple(c for c in dict.fromkeys(citations) if c not in answer.citations)
+    known = {image.item_id for image in answer.images}
+    new_images = tuple(i for i in images if i.item_id not in known)
+    if not new_citations and not new_images:
+        return answer
+    return replace(
+        answer,
+        citations=answer.citations + new_citations,
+        images=answer.images + new_images,
+    )
+
+
 def reduce(answer: Answer, event: Event) -> Answer:
     """The answer after one more event. Events after the end change nothing."""
     if answer.ended:
@@ -105,7 +127,12 @@ def reduce(answer: Answer, event: Event) -> Answer:
             return _set_refusal(answer, part, refusal, append=False)
         case ToolActivity(kind, done):
             return replace(answer, busy_with="" if done else kind)
-        case Completed(response_id, usage, output_text, refusal):
+        case Cited(citation):
+            return _with_made(answer, (citation,), ())
+        case ImageMade(image):
+            # The drawing is done: as a tool call's end, and its image is kept.
+            return replace(_with_made(answer, (), (image,)), busy_with="")
+        case Completed(response_id, usage, output_text, refusal, citations, images):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
@@ -118,8 +145,8 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 answer = replace(answer, parts=(((0, 0), output_text),))
             if refusal and not answer.refusal:
                 answer = replace(answer, refusals=(((0, 0), refusal),))
-            return answer
-        case Incomplete(response_id, usage, reason, output_text):
+            return _with_made(answer, citations, images)
+        case Incomplete(response_id, usage, reason, output_text, citations, images):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
@@ -130,7 +157,7 @@ def reduce(answer: Answer, event: Event) -> Answer:
             )
             if output_text and not answer.text:
                 answer = replace(answer, parts=(((0, 0), output_text),))
-            return answer
+            return _with_made(answer, citations, images)
         case Failed(response_id, code, message):
             return replace(
                 answer,

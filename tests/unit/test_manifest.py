@@ -32,7 +32,7 @@ def test_scopes_cover_the_calls_the_bot_makes() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert {
         "app_mentions:read", "chat:write", "commands", "im:history", "channels:history",
-        "groups:history", "assistant:write",
+        "groups:history", "assistant:write", "files:write",
     } <= scopes  # fmt: skip
 
 
