@@ -5,12 +5,15 @@ thread, and the final text landing when an upload cannot."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
-from tests.e2e.harness import SlackSender
+from tests.e2e.harness import BotHandle, SlackSender
 from tests.e2e.payloads import mention
+from tests.e2e.test_console import run_console
 from tests.fakes.citation_streams import (
     code_file,
     code_file_answer,
@@ -205,3 +208,80 @@ async def test_an_image_is_uploaded_once_when_the_final_write_lands_only_later(
     await bot.idle()
     assert len(fake_slack.thread_files("C1", event["ts"])) == 1
     assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 1
+
+
+# -- /ask and the console ---------------------------------------------------------------
+
+
+async def test_ask_in_a_channel_puts_the_image_in_its_answers_thread(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    png = tiny_png(10, 200, 10)
+    fake_model.enqueue(image_answer("A green square.", png))
+    await slack.command(bot, "draw a green square", channel_id="C7")
+    await fake_slack.wait_for(lambda: len(fake_slack.files) == 1, what="an upload")
+    await bot.idle()
+
+    [message] = fake_slack.bot_messages("C7")
+    assert message.visible == "<@U1> asked: draw a green square\nA green square."
+    [image] = fake_slack.thread_files("C7", message.ts)
+    assert image.content == png
+
+
+async def test_a_private_ask_answer_has_its_sources_as_slack_links(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    fake_model.enqueue(web_search_answer(BERLIN, berlin_search()))
+    fake_model.enqueue(image_answer("A red square.", tiny_png()))
+    fake_slack.fail("chat.postMessage", "not_in_channel", times=2)
+    for number, question in enumerate(["what's on in Berlin?", "draw a red square"]):
+        url = fake_slack.response_url(f"private-{number}")
+        await slack.command(bot, question, channel_id="G1", response_url=url)
+        await fake_slack.wait_for(
+            lambda n=number: len(fake_slack.response_url_posts_to(f"private-{n}")) == 2,
+            what="the private answer",
+        )
+        await bot.idle()
+
+    sources = fake_slack.response_url_posts_to("private-0")[-1]["text"]
+    assert f"says <{LIGHTS}|visitBerlin>." in sources
+    assert sources.endswith(
+        f"*Sources*\n1. <{ART_WEEK}|Berlin Art Week | Wallpaper*>\n"
+        f"2. <{LIGHTS}|Festival of Lights Berlin>"
+    )
+    image = fake_slack.response_url_posts_to("private-1")[-1]["text"]
+    assert image.endswith("A red square.\n\n_I made an image but couldn't upload it._")
+    assert fake_slack.files == {} and not fake_slack.bot_messages("G1")
+
+
+async def test_the_console_lists_the_sources_and_saves_the_image(
+    fake_model: FakeModel, tmp_path: Path
+) -> None:
+    png = tiny_png()
+    fake_model.enqueue(web_search_answer(BERLIN, berlin_search()), image_answer("Drawn.", png))
+    code, out, _ = await run_console(
+        fake_model, tmp_path, "what's on?\ndraw\n\n", TMPDIR=str(tmp_path)
+    )
+    assert code == 0
+    assert f"2. [Festival of Lights Berlin]({LIGHTS})" in out and out.count("**Sources**") == 1
+    [saved] = (tmp_path / "bot-console-files").iterdir()
+    assert saved.name.endswith("-image-1.png") and saved.read_bytes() == png
+    assert f"[file: {saved}]" in out
+
+
+async def test_an_upload_slack_rate_limits_is_waited_out_and_lands_once(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    fake_slack.rate_limit("files.getUploadURLExternal", retry_after=0)
+    fake_slack.rate_limit("files.completeUploadExternal", retry_after=0)
+    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
+    event = mention("<@UBOT> draw a red square")
+    await slack.event(bot, event)
+    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
+
+    assert message.visible == "Here is a red square."
+    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+    assert [c.outcome for c in fake_slack.calls_to("files.completeUploadExternal")] == [
+        "ratelimited",
+        "ok",
+    ]

@@ -515,8 +515,8 @@ class FakeSlack:
         """An upload URL: takes the file's bytes as the request body (no token needed)."""
         file_id = request.match_info["file_id"]
         content = await request.read()
-        call = Call("upload", {"file_id": file_id, "bytes": len(content)}, dict(request.headers),
-                    time.monotonic())  # fmt: skip
+        args = {"file_id": file_id, "bytes": len(content)}
+        call = Call("upload", args, dict(request.headers), time.monotonic())
         try:
             queue = self._faults.get("upload")
             if queue:
