@@ -27,7 +27,7 @@ HEADING = "**Sources**"
 MAX_TITLE = 120  # characters of a title shown in the list
 
 _SANDBOX_LINK = re.compile(r"!?\[([^\]\n]*)\]\(sandbox:[^)\s]*\)")
-_TITLE_SPECIALS = re.compile(r"([\\`*\[\]<>])")
+_BRACKETS = str.maketrans("[]", "()")
 _URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"}
 
 
@@ -42,8 +42,19 @@ class Source:
 
 def _identity(citation: Citation) -> str:
     if citation.kind == "url_citation":
-        return "url:" + citation.url
+        return "url:" + _page(citation.url)
     return "file:" + (citation.file_id or citation.filename)
+
+
+def _page(url: str) -> str:
+    """A URL as one page: without its fragment and the tracking tags a search adds
+    (`?utm_source=openai`), so a page cited with and without them is listed once."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    query = "&".join(q for q in parts.query.split("&") if q and not q.startswith("utm_"))
+    return parts._replace(query=query, fragment="").geturl()
 
 
 def _cited(citations: Iterable[Citation]) -> list[Citation]:
@@ -140,9 +151,9 @@ def _link(text: str, citation: Citation) -> Edit | None:
     start, end, url = citation.start, citation.end, citation.url
     span = text[start:end]
     around = text[max(start - 2, 0) : end + len(url) + 4]
-    if url in around or "](" in span:
+    if url in around or "](" in around:
         return None  # the model wrote the link (or another one) itself
-    if span and span == span.strip() and not any(c in span for c in "[]\n"):
+    if span and span == span.strip() and not any(c in span for c in "[]`\n"):
         return (start, end, f"[{span}]({_safe_url(url)})")
     label = _escape(_host(url) or citation.title or "source")
     return (end, end, f" ([{label}]({_safe_url(url)}))")
@@ -177,8 +188,9 @@ def _brief(title: str) -> str:
 
 
 def _escape(title: str) -> str:
-    """A title as literal Markdown text (inside a link's brackets too)."""
-    return _TITLE_SPECIALS.sub(r"\\\1", title)
+    """A title that cannot end a link's text early. No backslash escapes: where one is
+    not understood it shows; a lone `*` (as in "Wallpaper*") stays text anyway."""
+    return title.translate(_BRACKETS)
 
 
 def _safe_url(url: str) -> str:

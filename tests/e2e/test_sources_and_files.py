@@ -62,7 +62,7 @@ async def test_a_web_search_answer_links_its_sources_and_lists_them_once(
     assert message.visible == (
         BERLIN.replace("says visitBerlin", f"says [visitBerlin]({LIGHTS})")
         + "\n\n**Sources**\n"
-        + f"1. [Berlin Art Week | Wallpaper\\*]({ART_WEEK})\n"
+        + f"1. [Berlin Art Week | Wallpaper*]({ART_WEEK})\n"
         + f"2. [Festival of Lights Berlin]({LIGHTS})"
     )
     assert fake_model.requests[0].json["tools"] == [{"type": "web_search"}]

@@ -269,14 +269,14 @@ def test_sources_are_numbered_by_where_the_text_first_cites_them() -> None:
     ]
 
 
-def test_titles_stay_literal_text_and_long_ones_are_shortened() -> None:
-    odd = url((0, 0), 0, 0, "https://x.example/", "A [draft] *title*\n with `code`")
+def test_titles_cannot_break_their_links_and_long_ones_are_shortened() -> None:
+    odd = url((0, 0), 0, 0, "https://x.example/", "A [draft] title*\n with `code`")
     long = url((0, 0), 1, 1, "https://y.example/", "word " * 60)
     listed = sources_list([odd, long])
     first, second = listed.splitlines()[1:]
-    assert first == "1. [A \\[draft\\] \\*title\\* with \\`code\\`](https://x.example/)"
+    assert first == "1. [A (draft) title* with `code`](https://x.example/)"
     assert len(second) < 160 and second.endswith("…](https://y.example/)")
-    assert "[draft]" in to_mrkdwn(listed) and "*title*" in to_mrkdwn(listed)
+    assert to_mrkdwn(listed).splitlines()[1] == "1. <https://x.example/|A (draft) title* with code>"
 
 
 def test_links_into_the_code_sandbox_keep_only_their_words() -> None:
@@ -330,3 +330,17 @@ def test_a_code_file_is_uploaded_once_however_often_it_is_cited() -> None:
     assert made_files(answer) == (
         MadeFile(CODE_FILE, "out.csv", container_id="cntr_1", file_id="cfile_1"),
     )
+
+
+def test_a_page_cited_with_and_without_tracking_tags_is_listed_once() -> None:
+    tagged = url((0, 0), 0, 0, "https://a.example/x?id=1&utm_source=openai", "A")
+    plain = url((0, 0), 5, 5, "https://a.example/x?id=1#part", "A again")
+    listed = sources([tagged, plain])
+    assert [(s.title, s.url) for s in listed] == [("A", tagged.url)]
+
+
+def test_a_span_inside_a_link_the_model_wrote_is_left_as_it_is() -> None:
+    text = "See [the guide](https://guide.example/v2) for more."
+    at = text.index("the guide")
+    cited = url((0, 0), at, at + len("the guide"), "https://guide.example/v2?utm_source=openai")
+    assert linked([((0, 0), text)], [cited]) == text
