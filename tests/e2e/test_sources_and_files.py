@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.slack import buttons
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
 from tests.e2e.harness import BotHandle, SlackSender
@@ -25,10 +26,15 @@ from tests.fakes.citation_streams import (
     web_search_answer,
 )
 from tests.fakes.containers import Containers
-from tests.fakes.responses_api import FakeModel
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.responses_api import FakeModel, replay
+from tests.fakes.slack_api import FakeSlack, Message
 
 MODES = pytest.mark.parametrize("mode", ["update", "native"])
+
+
+def has_stop(message: Message) -> bool:
+    return any(b.get("block_id") == buttons.CONTROLS_BLOCK for b in message.blocks or [])
+
 
 ART_WEEK = "https://www.wallpaper.com/art/berlin-art-week-2025?utm_source=openai"
 LIGHTS = "https://www.visitberlin.de/en/festival-of-lights"
@@ -66,6 +72,32 @@ async def test_a_web_search_answer_links_its_sources_and_lists_them_once(
         + f"2. [Festival of Lights Berlin]({LIGHTS})"
     )
     assert fake_model.requests[0].json["tools"] == [{"type": "web_search"}]
+
+
+@MODES
+async def test_recorded_streams_show_their_sources(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel, mode: str
+) -> None:
+    bot = await start_bot(
+        BOT_STREAM_MODE=mode, OPENAI_TOOLS="web_search,file_search", OPENAI_VECTOR_STORE_IDS="vs_1"
+    )
+    fake_model.enqueue(
+        replay("recorded/web_search_citation_bold.sse"),
+        replay("recorded/file_search_annotations.sse", framing="data"),
+    )
+    top = mention("<@UBOT> tallest mountain in Alberta?")
+    await slack.event(bot, top)
+    await answer_in(bot, fake_slack, "C1", top["ts"])
+    await slack.event(bot, mention("<@UBOT> and embeddings?", thread_ts=top["ts"]))
+    first, second = await answer_in(bot, fake_slack, "C1", top["ts"], count=2)
+
+    britannica = "https://www.britannica.com/place/Mount-Columbia?utm_source=openai"
+    assert first.visible == (
+        "The tallest mountain in Alberta is **Mount Columbia** (3,747 m / 12,294 ft). "
+        f"([britannica.com]({britannica}))\n\n**Sources**\n"
+        f"1. [Mount Columbia | mountain, Alberta, Canada | Britannica]({britannica})"
+    )
+    assert second.visible.endswith("for other models or NLP tasks [1].\n\n**Sources**\n1. ai.pdf")
 
 
 @MODES
@@ -184,11 +216,15 @@ async def test_a_code_file_that_cannot_be_fetched_is_named_in_a_note(
     assert len(containers.fetches) == 1 and fake_slack.files == {}
 
 
+@MODES
 async def test_an_image_is_uploaded_once_when_the_final_write_lands_only_later(
-    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel, mode: str
 ) -> None:
     bot = await start_bot(
-        OPENAI_TOOLS="image_generation", BOT_FINAL_WRITE_SECONDS=1.0, BOT_ANSWER_LEASE=1.0
+        BOT_STREAM_MODE=mode,
+        OPENAI_TOOLS="image_generation",
+        BOT_FINAL_WRITE_SECONDS=1.0,
+        BOT_ANSWER_LEASE=1.0,
     )
     fake_slack.fail("chat.update", "service_unavailable", times=10_000)  # edits do not land
     fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
@@ -199,11 +235,13 @@ async def test_an_image_is_uploaded_once_when_the_final_write_lands_only_later(
     )
     await bot.idle()  # the final write is left for later
     [message] = fake_slack.thread_messages("C1", event["ts"])
-    assert message.visible != "Here is a red square."
+    assert has_stop(message)  # not finished
+    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
 
     fake_slack.clear_faults()  # Slack takes edits again: the kept final write lands
     await fake_slack.wait_for(
-        lambda: message.visible == "Here is a red square.", what="the final text"
+        lambda: message.visible == "Here is a red square." and not has_stop(message),
+        what="the final text",
     )
     await bot.idle()
     assert len(fake_slack.thread_files("C1", event["ts"])) == 1
