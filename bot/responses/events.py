@@ -91,7 +91,6 @@ class Image:
 
     item_id: str
     b64: str = field(repr=False)
-    format: str = ""  # "png", "jpeg" or "webp" where the item says
 
 
 @dataclass(frozen=True)
@@ -240,7 +239,7 @@ def image(item: Any) -> Image | None:
     result = _str(item.get("result"))
     if not result:
         return None
-    return Image(_str(item.get("id")), result, _str(item.get("output_format")))
+    return Image(_str(item.get("id")), result)
 
 
 def made(response: dict[str, Any]) -> tuple[tuple[Citation, ...], tuple[Image, ...]]:
