@@ -33,6 +33,8 @@ from bot.responses.events import Event, parse_event
 
 log = logging.getLogger(__name__)
 
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a file the model's code wrote, fetched to upload
+
 
 @dataclass(frozen=True)
 class RetryPolicy:
@@ -183,19 +185,27 @@ class ResponsesClient:
             return None
         return status if isinstance(status, str) else None
 
-    async def container_file(self, container_id: str, file_id: str) -> bytes:
+    async def container_file(
+        self, container_id: str, file_id: str, *, limit: int = MAX_FILE_BYTES
+    ) -> bytes:
         """GET {base}/containers/{container_id}/files/{file_id}/content: a file the model's
-        code wrote. Raises ModelError when it cannot be had."""
+        code wrote, at most `limit` bytes. Raises ModelError when it cannot be had."""
         url = f"{self._base}/containers/{quote(container_id)}/files/{quote(file_id)}/content"
         try:
-            response = await self._http.get(url)
+            async with self._http.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    body = await response.aread()
+                    raise self._http_error(response.status_code, body, response.headers)
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > limit:
+                        raise ModelRejected(f"the file is larger than {limit} bytes", status=413)
+                return bytes(content)
         except httpx.HTTPError as error:
             raise ModelUnavailable(
                 f"could not fetch a container file: {type(error).__name__}"
             ) from error
-        if response.status_code >= 400:
-            raise self._http_error(response.status_code, response.content, response.headers)
-        return response.content
 
     @staticmethod
     def _http_error(status: int, body: bytes, headers: httpx.Headers) -> ModelError:

@@ -84,3 +84,14 @@ async def test_container_file_content_is_served_with_the_key_only(fake_model: Fa
     assert anonymous.status_code == 401
     assert [f.authorization for f in containers.fetches[:3]] == ["Bearer sk-test-key"] * 3
     assert fake_model.other_requests == []
+
+
+async def test_a_container_file_over_the_limit_is_not_read_whole(fake_model: FakeModel) -> None:
+    Containers().serve(fake_model).add("cntr_1", "cfile_big", b"x" * 5000)
+    model = ResponsesClient(fake_model.url, "sk-test-key")
+    try:
+        assert len(await model.container_file("cntr_1", "cfile_big", limit=5000)) == 5000
+        with pytest.raises(ModelRejected, match="larger than 4999 bytes"):
+            await model.container_file("cntr_1", "cfile_big", limit=4999)
+    finally:
+        await model.aclose()
