@@ -58,7 +58,7 @@ class ConsoleDelivery:
             self._out.write(f"({activity_label(activity)}) ")
             self._out.flush()
 
-    async def attach(self, name: str, content: bytes) -> None:
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
         """Saved as a file, and its path said."""
         path = self._files / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(name).name}"
 

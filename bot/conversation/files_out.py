@@ -37,6 +37,7 @@ class MadeFile:
     kind: str  # IMAGE or CODE_FILE
     name: str
     b64: str = ""  # an image's bytes, as the stream carried them
+    alt: str = ""  # an image's description for those who cannot see it
     container_id: str = ""  # a code file's place in the API
     file_id: str = ""
 
@@ -50,7 +51,7 @@ def made_files(answer: Answer) -> tuple[MadeFile, ...]:
     """The images and code files of an answer, each once, in the order they came."""
     files: list[MadeFile] = []
     for number, image in enumerate(answer.images, start=1):
-        files.append(MadeFile(IMAGE, f"image-{number}", b64=image.b64))
+        files.append(MadeFile(IMAGE, f"image-{number}", b64=image.b64, alt=image.prompt))
     seen: set[tuple[str, str]] = set()
     for citation in answer.citations:
         key = (citation.container_id, citation.file_id)
@@ -87,7 +88,7 @@ async def put_in_thread(
         try:
             content = await _content(file, source)
             name = with_extension(file.name, content) if file.kind == IMAGE else file.name
-            await delivery.attach(name, content)
+            await delivery.attach(name, content, alt=file.alt)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # any failure of one file must not cost the answer

@@ -91,6 +91,7 @@ class Image:
 
     item_id: str
     b64: str = field(repr=False)
+    prompt: str = ""  # what the model asked to draw (`revised_prompt`): the image's alt text
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def image(item: Any) -> Image | None:
     result = _str(item.get("result"))
     if not result:
         return None
-    return Image(_str(item.get("id")), result)
+    return Image(_str(item.get("id")), result, _str(item.get("revised_prompt")))
 
 
 def made(response: dict[str, Any]) -> tuple[tuple[Citation, ...], tuple[Image, ...]]:

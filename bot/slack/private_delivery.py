@@ -68,7 +68,7 @@ class PrivateDelivery:
         for index, chunk in enumerate(chunks):
             await self._send(chunk, replace=index == 0)
 
-    async def attach(self, name: str, content: bytes) -> None:
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
         # A response_url carries text only: a file would be seen by everyone.
         raise CannotAttach("a private reply cannot carry files")
 

@@ -46,6 +46,7 @@ REFUSED_MARKDOWN = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "
 CANNOT_EDIT = {"message_not_found", "cant_update_message", "edit_window_closed"}
 # The `event_type` of the metadata that marks the bot's posts of an answer.
 MARKER = "answer_part"
+MAX_ALT_TEXT = 1000  # Slack's limit for a file's alt text
 LOOKUP_PAGES = 5  # of conversations.replies, when looking for a post whose answer was lost
 
 
@@ -143,11 +144,13 @@ class ThreadWriter:
             channel=self.channel, user=self.asker, text=text, thread_ts=self.thread_ts
         )
 
-    async def upload(self, name: str, content: bytes, *, answer_ts: str | None) -> None:
+    async def upload(
+        self, name: str, content: bytes, *, alt: str = "", answer_ts: str | None
+    ) -> None:
         """A file in the answer's thread (files_upload_v2: an upload URL, the bytes, then
-        files.completeUploadExternal). Outside a thread (/ask), in the thread of the
-        answer's message `answer_ts`. Tried again on 429s within the final writes' time;
-        any other failure is raised."""
+        files.completeUploadExternal); `alt` describes an image. Outside a thread (/ask),
+        in the thread of the answer's message `answer_ts`. Tried again on 429s within the
+        final writes' time; any other failure is raised."""
         thread = self.thread_ts or answer_ts
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._persistence.seconds
@@ -159,6 +162,7 @@ class ThreadWriter:
                     file=content,
                     filename=name,
                     title=name,
+                    alt_txt=alt[:MAX_ALT_TEXT] or None,
                     request_file_info=False,
                 )
                 return

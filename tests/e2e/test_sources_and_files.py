@@ -160,6 +160,7 @@ async def test_an_image_the_model_draws_is_uploaded_into_the_thread_once(
     assert message.visible == "Here is a red square."
     [image] = fake_slack.thread_files("C1", event["ts"])
     assert (image.name, image.title, image.content) == ("image-1.png", "image-1.png", png)
+    assert image.alt == "A red square on a white background."
     assert len(fake_slack.files) == 1  # the partial images are not uploaded
     assert fake_model.requests[0].json["tools"] == [{"type": "image_generation"}]
 

@@ -184,7 +184,7 @@ def image_answer(text: str, image: bytes, *, partials: int = 2) -> Script:
             "output_format": "png",
             "quality": "low",
             "result": b64,
-            "revised_prompt": "A red square.",
+            "revised_prompt": "A red square on a white background.",
             "size": "1024x1024",
         }
         at = {"output_index": 0, "item_id": item["id"]}

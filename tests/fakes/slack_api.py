@@ -129,6 +129,7 @@ class SlackFile:
     name: str
     length: int  # as announced to files.getUploadURLExternal
     title: str = ""
+    alt: str = ""  # alt_txt, as announced to files.getUploadURLExternal
     content: bytes | None = None  # None until its bytes are POSTed to the upload URL
     channel: str | None = None  # set once files.completeUploadExternal shared it
     thread_ts: str | None = None
@@ -775,7 +776,8 @@ class FakeSlack:
         if not filename or length < 0:
             return {"ok": False, "error": "invalid_arguments"}
         file_id = f"F{next(self._file_ids):08d}"
-        self.files[file_id] = SlackFile(file_id, filename, length)
+        alt = str(args.get("alt_txt") or "")
+        self.files[file_id] = SlackFile(file_id, filename, length, alt=alt)
         url = f"http://127.0.0.1:{self._port}/upload/v1/{file_id}"
         return {"ok": True, "upload_url": url, "file_id": file_id}
 
