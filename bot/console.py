@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot import logs
@@ -32,9 +34,13 @@ from bot.store.usage import UsageStore
 USER = "UCONSOLE"
 
 
+FILES = Path(tempfile.gettempdir()) / "bot-console-files"  # where files the model made go
+
+
 class ConsoleDelivery:
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files: Path = FILES) -> None:
         self._out = out
+        self._files = files
         self._printed = ""
         self._started = False
         self._told: set[str] = set()  # the activities already printed, in words
@@ -68,12 +74,29 @@ class ConsoleDelivery:
                 self._out.write(f"({words}) ")
                 self._out.flush()
 
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
+        """Saved as a file, and its path said."""
+        path = self._files / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(name).name}"
+
+        def save() -> None:
+            self._files.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+
+        await asyncio.to_thread(save)
+        self._out.write(f"\n[file: {path}]\n")
+        self._out.flush()
+
     async def finish(
         self, text: str, notice: str | None = None, *, feedback_id: str | None = None
     ) -> None:
         if not self._started:
             await self.start()  # help and refusals come without a start
-        await self.show(text or self._printed)
+        final = text or self._printed
+        if self._printed and not final.startswith(self._printed):
+            # Finished differently from what streamed (links and sources put in place).
+            self._out.write("\n\n")
+            self._printed = ""
+        await self.show(final)
         if notice:
             self._out.write(("\n" if self._printed else "") + f"[{notice}]")
         self._out.write("\n\n")

@@ -15,6 +15,7 @@ from bot.conversation.approvals import Approvals, Waiting, approval_item
 from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.file_reading import FileReader, NoFiles, Read, read_files
 from bot.conversation.files import FileRef
+from bot.conversation.files_out import FileSource, joined, made_files, put_in_thread
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
@@ -30,6 +31,7 @@ from bot.conversation.rounds import (
 )
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
+from bot.render.sources import with_sources
 from bot.responses.activities import Activity
 from bot.responses.asks import FunctionCall
 from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
@@ -50,7 +52,7 @@ STORED = ("completed", "incomplete")
 FINAL_ATTEMPTS = 10  # a final write that cannot land is tried this often, then given up
 
 
-class Model(Protocol):
+class Model(FileSource, Protocol):
     def stream(self, request: dict[str, Any]) -> AsyncIterator[Event]: ...
 
     def resume(self, response_id: str, after: int) -> AsyncIterator[Event]:
@@ -395,10 +397,14 @@ class Conversation:
         feedback_id = answer.response_id if answer.text and outcome.stored else None
         if waiting is not None:
             feedback_id = None  # the answer goes on below
-        # A refusal is shown in the model's words, under the notice that it declined.
-        text = answer.said
+        # A refusal is shown in the model's words, under the notice that it declined;
+        # the sources the model cited are listed under the text.
+        text = with_sources(answer)
         if about.get("json") and answer.text and not answer.refusal:
             text = as_code_block(answer.text)
+        files = made_files(answer)
+        if files:  # beside the answer before its final text, once (see files_out)
+            notice = joined(notice, await put_in_thread(files, delivery, self._model))
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)

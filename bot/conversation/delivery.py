@@ -39,6 +39,11 @@ class Delivery(Protocol):
         response's id) asks for 👍/👎 on the answer where the surface has them.
         """
 
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
+        """Put a file the model made (an image, a file its code wrote) beside the answer,
+        before its final text; `alt` describes an image. Raises when the surface cannot
+        take it."""
+
     def place(self) -> dict[str, Any]:
         """Where the answer is shown (e.g. its message's ts), as plain JSON values: kept with
         the answer's progress so a successor can finish the same message."""

@@ -15,6 +15,7 @@ import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -31,6 +32,8 @@ from bot.responses.errors import (
 from bot.responses.events import Event, parse_event
 
 log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a file the model's code wrote, fetched to upload
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class ResponsesClient:
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._url = base_url.rstrip("/") + "/responses"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/responses"
         self._retry = retry or RetryPolicy()
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=32)
         self._http = httpx.AsyncClient(
@@ -180,6 +184,28 @@ class ResponsesClient:
         except (ValueError, AttributeError):
             return None
         return status if isinstance(status, str) else None
+
+    async def container_file(
+        self, container_id: str, file_id: str, *, limit: int = MAX_FILE_BYTES
+    ) -> bytes:
+        """GET {base}/containers/{container_id}/files/{file_id}/content: a file the model's
+        code wrote, at most `limit` bytes. Raises ModelError when it cannot be had."""
+        url = f"{self._base}/containers/{quote(container_id)}/files/{quote(file_id)}/content"
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code >= 400:
+                    body = await response.aread()
+                    raise self._http_error(response.status_code, body, response.headers)
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > limit:
+                        raise ModelRejected(f"the file is larger than {limit} bytes", status=413)
+                return bytes(content)
+        except httpx.HTTPError as error:
+            raise ModelUnavailable(
+                f"could not fetch a container file: {type(error).__name__}"
+            ) from error
 
     @staticmethod
     def _http_error(status: int, body: bytes, headers: httpx.Headers) -> ModelError:

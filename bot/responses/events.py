@@ -90,12 +90,55 @@ class Thought(Numbered):
 
 
 @dataclass(frozen=True)
+class Citation:
+    """An annotation on the text: a web page (`url_citation`), a file searched
+    (`file_citation`), or a file the model's code wrote (`container_file_citation`)."""
+
+    kind: str
+    part: tuple[int, int]  # the text part it annotates: (output_index, content_index)
+    start: int = 0  # where in that part's text; file citations mark one place (start == end)
+    end: int = 0
+    url: str = ""
+    title: str = ""
+    file_id: str = ""
+    filename: str = ""
+    container_id: str = ""
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image the model made (`image_generation_call`), base64 as the API sends it."""
+
+    item_id: str
+    b64: str = field(repr=False)
+    prompt: str = ""  # what the model asked to draw (`revised_prompt`): the image's alt text
+
+
+@dataclass(frozen=True)
+class Cited(Numbered):
+    """`response.output_text.annotation.added`."""
+
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class ImageMade(Numbered):
+    """An `image_generation_call` output item done, with its image."""
+
+    image: Image
+
+
+@dataclass(frozen=True)
 class Completed(Numbered):
     response_id: str
     usage: Usage | None
     output_text: str  # the full text as the final response carries it
     refusal: str = ""  # the text of its `refusal` parts, if the model declined
     asks: tuple[Ask, ...] = ()  # function calls and approval requests it ends with
+    # What the final output carries besides text (also sent earlier in the stream, but a
+    # resumed stream may have started after those events).
+    citations: tuple[Citation, ...] = ()
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +147,8 @@ class Incomplete(Numbered):
     usage: Usage | None
     reason: str
     output_text: str
+    citations: tuple[Citation, ...] = ()
+    images: tuple[Image, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,6 +174,8 @@ Event = (
     | RefusalDone
     | ToolActivity
     | Thought
+    | Cited
+    | ImageMade
     | Completed
     | Incomplete
     | Failed
@@ -177,6 +224,68 @@ def output_text(response: dict[str, Any], kind: str = "output_text") -> str:
     return "\n\n".join(text for text in texts if text)
 
 
+def citation(data: Any, part: tuple[int, int]) -> Citation | None:
+    """One annotation of an `output_text` part, or None for a kind the bot does not show."""
+    if not isinstance(data, dict):
+        return None
+    kind = _str(data.get("type"))
+    if kind == "url_citation":
+        url = _str(data.get("url"))
+        if not url:
+            return None
+        start, end = _int(data.get("start_index")), _int(data.get("end_index"))
+        return Citation(kind, part, start, end, url=url, title=_str(data.get("title")))
+    if kind == "file_citation":
+        index = _int(data.get("index"))
+        file_id, filename = _str(data.get("file_id")), _str(data.get("filename"))
+        return Citation(kind, part, index, index, file_id=file_id, filename=filename)
+    if kind == "container_file_citation":
+        container_id, file_id = _str(data.get("container_id")), _str(data.get("file_id"))
+        if not container_id or not file_id:
+            return None
+        return Citation(
+            kind,
+            part,
+            _int(data.get("start_index")),
+            _int(data.get("end_index")),
+            file_id=file_id,
+            filename=_str(data.get("filename")),
+            container_id=container_id,
+        )
+    return None
+
+
+def image(item: Any) -> Image | None:
+    """The image of a finished `image_generation_call` item, or None without one."""
+    if not isinstance(item, dict) or item.get("type") != "image_generation_call":
+        return None
+    result = _str(item.get("result"))
+    if not result:
+        return None
+    return Image(_str(item.get("id")), result, _str(item.get("revised_prompt")))
+
+
+def made(response: dict[str, Any]) -> tuple[tuple[Citation, ...], tuple[Image, ...]]:
+    """The citations on a final response's text parts, and the images in its output."""
+    citations: list[Citation] = []
+    images: list[Image] = []
+    output = response.get("output")
+    for index, item in enumerate(output if isinstance(output, list) else []):
+        if (found := image(item)) is not None:
+            images.append(found)
+        if not isinstance(item, dict) or item.get("type") != "message":
+            continue
+        content = item.get("content")
+        for number, part in enumerate(content if isinstance(content, list) else []):
+            if not isinstance(part, dict) or part.get("type") != "output_text":
+                continue
+            annotations = part.get("annotations")
+            for annotation in annotations if isinstance(annotations, list) else []:
+                if (cited := citation(annotation, (index, number))) is not None:
+                    citations.append(cited)
+    return tuple(citations), tuple(images)
+
+
 def _error_fields(data: dict[str, Any]) -> tuple[str, str]:
     # Recorded streams nest the fields under `error`; the spec shows them flat.
     nested = data.get("error")
@@ -211,19 +320,29 @@ def parse_event(data: Any) -> Event | None:
         return RefusalDone(_part(data), _str(data.get("refusal")), sequence=n)
     if kind == "response.completed":
         refusal = output_text(response, "refusal")
+        citations, images = made(response)
         return Completed(
             response_id,
             _usage(response),
             output_text(response),
             refusal,
             asks_in(response),
+            citations,
+            images,
             sequence=n,
         )
     if kind == "response.incomplete":
         details = response.get("incomplete_details")
         reason = _str(details.get("reason")) if isinstance(details, dict) else ""
+        citations, images = made(response)
         return Incomplete(
-            response_id, _usage(response), reason or "unknown", output_text(response), sequence=n
+            response_id,
+            _usage(response),
+            reason or "unknown",
+            output_text(response),
+            citations,
+            images,
+            sequence=n,
         )
     if kind == "response.failed":
         error = response.get("error")
@@ -232,6 +351,11 @@ def parse_event(data: Any) -> Event | None:
     if kind == "error":
         code, message = _error_fields(data)
         return StreamError(code, message, sequence=n)
+    if kind == "response.output_text.annotation.added":
+        cited = citation(data.get("annotation"), _part(data))
+        return Cited(cited, sequence=n) if cited is not None else None
+    if kind == "response.output_item.done" and (made_image := image(data.get("item"))):
+        return ImageMade(made_image, sequence=n)
     if kind in ("response.output_item.added", "response.output_item.done"):
         item = data.get("item")
         if isinstance(item, dict) and _str(item.get("type")) not in ("", "message"):

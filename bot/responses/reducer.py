@@ -8,9 +8,13 @@ from enum import Enum
 from bot.responses.activities import Activities, all_ended, with_progress, with_thought
 from bot.responses.asks import Ask
 from bot.responses.events import (
+    Citation,
+    Cited,
     Completed,
     Event,
     Failed,
+    Image,
+    ImageMade,
     Incomplete,
     RefusalDelta,
     RefusalDone,
@@ -44,6 +48,8 @@ class Answer:
     activities: Activities = ()  # tool calls and reasoning, in the order they began
     refusals: tuple[tuple[tuple[int, int], str], ...] = ()  # the model declining, per part
     asks: tuple[Ask, ...] = ()  # what the response ends by asking of the bot (tools)
+    citations: tuple[Citation, ...] = ()  # sources and files on the text, in order, once each
+    images: tuple[Image, ...] = ()  # images the model made, once each
 
     @property
     def text(self) -> str:
@@ -92,6 +98,22 @@ def _set_refusal(answer: Answer, key: tuple[int, int], text: str, append: bool) 
     return replace(answer, refusals=_with_part(answer.refusals, key, text, append))
 
 
+def _with_made(
+    answer: Answer, citations: tuple[Citation, ...], images: tuple[Image, ...]
+) -> Answer:
+    """The answer with these citations and images too (each kept once)."""
+    new_citations = tuple(c for c in dict.fromkeys(citations) if c not in answer.citations)
+    known = {image.item_id for image in answer.images}
+    new_images = tuple(i for i in images if i.item_id not in known)
+    if not new_citations and not new_images:
+        return answer
+    return replace(
+        answer,
+        citations=answer.citations + new_citations,
+        images=answer.images + new_images,
+    )
+
+
 def reduce(answer: Answer, event: Event) -> Answer:
     """The answer after one more event. Events after the end change nothing."""
     if answer.ended:
@@ -117,7 +139,16 @@ def reduce(answer: Answer, event: Event) -> Answer:
             if activities is answer.activities:
                 return answer
             return replace(answer, activities=activities)
-        case Completed(response_id, usage, output_text, refusal, asks):
+        case Cited(citation):
+            return _with_made(answer, (citation,), ())
+        case ImageMade(image):
+            # The drawing is done: as a tool call's end, and its image is kept.
+            drawn = ToolActivity(
+                "image_generation_call", True, item_id=image.item_id, status="completed"
+            )
+            answer = _with_made(answer, (), (image,))
+            return replace(answer, activities=with_progress(answer.activities, drawn))
+        case Completed(response_id, usage, output_text, refusal, asks, citations, images):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
@@ -131,8 +162,8 @@ def reduce(answer: Answer, event: Event) -> Answer:
                 answer = replace(answer, parts=(((0, 0), output_text),))
             if refusal and not answer.refusal:
                 answer = replace(answer, refusals=(((0, 0), refusal),))
-            return answer
-        case Incomplete(response_id, usage, reason, output_text):
+            return _with_made(answer, citations, images)
+        case Incomplete(response_id, usage, reason, output_text, citations, images):
             answer = replace(
                 answer,
                 response_id=response_id or answer.response_id,
@@ -143,7 +174,7 @@ def reduce(answer: Answer, event: Event) -> Answer:
             )
             if output_text and not answer.text:
                 answer = replace(answer, parts=(((0, 0), output_text),))
-            return answer
+            return _with_made(answer, citations, images)
         case Failed(response_id, code, message):
             return replace(
                 answer,

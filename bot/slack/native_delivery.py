@@ -222,6 +222,9 @@ class NativeDelivery:
         await self._writer.write_final(self._ts, final, notice, actions)
         self._finished = True
 
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
+        await self._writer.upload(name, content, alt=alt, answer_ts=self._ts)
+
     async def refuse(self, text: str) -> None:
         self._finished = True
         await self._writer.whisper(text)

@@ -21,6 +21,11 @@ from bot.slack.blocks import TEXT_CHUNK
 
 log = logging.getLogger(__name__)
 
+
+class CannotAttach(Exception):
+    """This surface cannot show files."""
+
+
 MAX_MESSAGES = 4  # of the five a response_url takes; the placeholder is the first
 
 
@@ -63,6 +68,10 @@ class PrivateDelivery:
             chunks[-1] += "\n\n_(The answer was longer than a private reply can hold.)_"
         for index, chunk in enumerate(chunks):
             await self._send(chunk, replace=index == 0)
+
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
+        # A response_url carries text only: a file would be seen by everyone.
+        raise CannotAttach("a private reply cannot carry files")
 
     async def refuse(self, text: str) -> None:
         self._finished = True

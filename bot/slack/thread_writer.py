@@ -9,6 +9,7 @@ in the thread before it is sent again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from bot.slack.calls import (
     SlackCall,
     land,
     once,
+    retry_after,
     slack_error,
 )
 
@@ -44,6 +46,7 @@ REFUSED_MARKDOWN = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "
 CANNOT_EDIT = {"message_not_found", "cant_update_message", "edit_window_closed"}
 # The `event_type` of the metadata that marks the bot's posts of an answer.
 MARKER = "answer_part"
+MAX_ALT_TEXT = 1000  # Slack's limit for a file's alt text
 LOOKUP_PAGES = 5  # of conversations.replies, when looking for a post whose answer was lost
 
 
@@ -140,6 +143,35 @@ class ThreadWriter:
         await self.client.chat_postEphemeral(
             channel=self.channel, user=self.asker, text=text, thread_ts=self.thread_ts
         )
+
+    async def upload(
+        self, name: str, content: bytes, *, alt: str = "", answer_ts: str | None
+    ) -> None:
+        """A file in the answer's thread (files_upload_v2: an upload URL, the bytes, then
+        files.completeUploadExternal); `alt` describes an image. Outside a thread (/ask),
+        in the thread of the answer's message `answer_ts`. Tried again on 429s within the
+        final writes' time; any other failure is raised."""
+        thread = self.thread_ts or answer_ts
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._persistence.seconds
+        while True:
+            try:
+                await self.client.files_upload_v2(
+                    channel=self.channel,
+                    thread_ts=thread,
+                    file=content,
+                    filename=name,
+                    title=name,
+                    alt_txt=alt[:MAX_ALT_TEXT] or None,
+                    request_file_info=False,
+                )
+                return
+            except SlackApiError as error:
+                wait = retry_after(error)
+                if wait is None or loop.time() + wait >= deadline:
+                    raise
+                log.warning("uploading a file was rate limited; trying again in %.0fs", wait)
+                await asyncio.sleep(wait)
 
     async def edit(self, ts: str, markdown: str, actions: Actions = None) -> None:
         """An interim edit (may raise RateLimited): shows what fits in one message."""

@@ -149,6 +149,12 @@ class UpdateDelivery:
         await self._writer.write_final(self._ts, final, notice, actions)
         self._finished = True
 
+    async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
+        if self._delegate is not None:
+            await self._delegate.attach(name, content, alt=alt)
+            return
+        await self._writer.upload(name, content, alt=alt, answer_ts=self._ts)
+
     async def refuse(self, text: str) -> None:
         self._finished = True
         if self._cannot_post is not None:

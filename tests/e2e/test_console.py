@@ -9,13 +9,19 @@ from pathlib import Path
 
 from tests.fakes.responses_api import FakeModel, answer, http_error
 
+REPO = Path(__file__).resolve().parents[2]
 
-async def run_console(fake_model: FakeModel, tmp_path: Path, lines: str) -> tuple[int, str, str]:
+
+async def run_console(
+    fake_model: FakeModel, tmp_path: Path, lines: str, **more_env: str
+) -> tuple[int, str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "BOT_"))}
     env.update(
         OPENAI_API_KEY="sk-test-key",
         OPENAI_BASE_URL=fake_model.url,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/console.db",
+        PYTHONPATH=str(REPO),  # this checkout's bot, wherever it is installed
+        **more_env,
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "console",

@@ -60,6 +60,9 @@ class Received:
 
 
 Responder = Callable[[web.Request, Received], Awaitable[web.StreamResponse]]
+# A further route of the API (e.g. tests/fakes/containers.py): its answer, or None when
+# the request is not for it.
+Route = Callable[[web.Request], Awaitable[web.StreamResponse | None]]
 
 
 @dataclass
@@ -639,6 +642,7 @@ class FakeModel:
         self.resumed: list[tuple[str, int]] = []  # (id, starting_after) of each resume
         self.cancelled: list[str] = []  # ids asked to cancel
         self._background_tasks: set[asyncio.Task[Any]] = set()
+        self.routes: list[Route] = []  # tried in order for what no route here serves
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 at a free port."""
@@ -805,6 +809,10 @@ class FakeModel:
         return web.json_response({"id": response_id, "object": "response", "status": run.status})
 
     async def _other(self, request: web.Request) -> web.StreamResponse:
+        for route in self.routes:
+            answered = await route(request)
+            if answered is not None:
+                return answered
         self.other_requests.append((request.method, request.path))
         body = {
             "error": {

@@ -18,6 +18,12 @@ optional `details`, `output`, `sources`; kept per message by id in `tasks`, upda
 in place, every update in `task_updates`) and `plan_update` (its `title`). A
 malformed chunk is refused with `invalid_chunks`, as Slack refuses it.
 
+Files go in as `files_upload_v2` sends them: `files.getUploadURLExternal` hands
+out an upload URL on the same port, the bytes are POSTed there, and
+`files.completeUploadExternal` shares them into a channel or thread
+(`uploads`, `thread_files`). Faults for the upload URL itself are injected as method
+`upload`.
+
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
 pushes envelopes (`socket_send`) and records what the app sends back
@@ -70,7 +76,7 @@ REPLIES_OUTSIDE_MARKETPLACE = Tier(1, 60)
 
 # Form-encoded arguments that carry JSON (slack_sdk serialises them this way).
 _JSON_ARGS = frozenset(
-    {"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids", "view"}
+    {"blocks", "attachments", "metadata", "chunks", "prompts", "user_ids", "view", "files"}
 )
 
 
@@ -130,6 +136,24 @@ class Message:
     def _remember(self) -> None:
         if not self.history or self.history[-1] != self.visible:
             self.history.append(self.visible)
+
+
+@dataclass
+class SlackFile:
+    """A file uploaded through an upload URL, and where it was shared."""
+
+    id: str
+    name: str
+    length: int  # as announced to files.getUploadURLExternal
+    title: str = ""
+    alt: str = ""  # alt_txt, as announced to files.getUploadURLExternal
+    content: bytes | None = None  # None until its bytes are POSTed to the upload URL
+    channel: str | None = None  # set once files.completeUploadExternal shared it
+    thread_ts: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.channel is not None
 
 
 @dataclass
@@ -196,6 +220,8 @@ class FakeSlack:
         self._windows: dict[tuple[str, ...], deque[float]] = {}
         self.messages: dict[tuple[str, str], Message] = {}
         self.ephemerals: list[dict[str, Any]] = []
+        self.uploads: dict[str, SlackFile] = {}  # by id, in the order they were announced
+        self._file_ids = itertools.count(1)
         self.response_url_posts: list[dict[str, Any]] = []
         self.max_text_length = max_text_length  # when set, longer `text` gives msg_too_long
         self.replies_page_size = 1000  # conversations.replies page size (Slack: 15 for some)
@@ -231,6 +257,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{token}", self._handle_response_url)
+        app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_get("/socket-mode/link", self._handle_socket)
         app.router.add_get("/files-pri/{owner}/{tail:.*}", self.files.serve)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -373,6 +400,12 @@ class FakeSlack:
         """The visible text of the bot's messages in a thread, joined by newlines."""
         return "\n".join(m.visible for m in self.thread_messages(channel, thread_ts))
 
+    def thread_files(self, channel: str, thread_ts: str) -> list[SlackFile]:
+        """The files shared into that thread, in the order they were shared."""
+        return [
+            f for f in self.uploads.values() if f.channel == channel and f.thread_ts == thread_ts
+        ]
+
     def response_url_posts_to(self, token: str) -> list[dict[str, Any]]:
         """The payloads posted to one `response_url`."""
         return [payload for t, payload in self._response_url_log if t == token]
@@ -408,6 +441,9 @@ class FakeSlack:
             lines.append(
                 f"  +{call.at - self._started_at:7.3f}s {call.method} [{call.outcome}] {args}"
             )
+        for file in self.uploads.values():
+            where = f"{file.channel}/{file.thread_ts}" if file.shared else "not shared"
+            lines.append(f"  file {file.id} {file.name!r} ({file.length} bytes): {where}")
         lines.append(f"{len(self.messages)} message(s):")
         for m in sorted(self.messages.values(), key=lambda m: float(m.ts)):
             flags = " (deleted)" if m.deleted else ""
@@ -498,6 +534,27 @@ class FakeSlack:
         self._response_url_log.append((token, payload))
         self._changed.set()
         return web.json_response({"ok": True})
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        """An upload URL: takes the file's bytes as the request body (no token needed)."""
+        file_id = request.match_info["file_id"]
+        content = await request.read()
+        args = {"file_id": file_id, "bytes": len(content)}
+        call = Call("upload", args, dict(request.headers), time.monotonic())
+        try:
+            queue = self._faults.get("upload")
+            if queue:
+                fault = queue.popleft()
+                call.status, call.outcome = fault.status, f"http {fault.status}"
+                return web.Response(text="error", status=fault.status, content_type="text/plain")
+            file = self.uploads.get(file_id)
+            if file is None:
+                call.status, call.outcome = 404, "http 404"
+                return web.Response(text="not found", status=404, content_type="text/plain")
+            file.content = content
+            return web.Response(text=f"OK - {len(content)}", content_type="text/plain")
+        finally:
+            self._record(call)
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
@@ -743,6 +800,43 @@ class FakeSlack:
             "has_more": len(own) > limit,
         }
 
+    def _get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        filename = str(args.get("filename") or "")
+        try:
+            length = int(str(args.get("length", "")))
+        except ValueError:
+            length = -1
+        if not filename or length < 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._file_ids):08d}"
+        alt = str(args.get("alt_txt") or "")
+        self.uploads[file_id] = SlackFile(file_id, filename, length, alt=alt)
+        url = f"http://127.0.0.1:{self._port}/upload/v1/{file_id}"
+        return {"ok": True, "upload_url": url, "file_id": file_id}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        listed = args.get("files")
+        if isinstance(listed, str):
+            try:
+                listed = json.loads(listed)
+            except ValueError:
+                listed = None
+        if not isinstance(listed, list) or not listed:
+            return {"ok": False, "error": "invalid_arguments"}
+        files = [
+            self.uploads.get(str(f.get("id"))) if isinstance(f, dict) else None for f in listed
+        ]
+        found = [f for f in files if f is not None and f.content is not None]
+        if len(found) != len(listed):
+            return {"ok": False, "error": "file_not_found"}
+        channel = str(args.get("channel_id") or "") or None
+        thread_ts = str(args.get("thread_ts") or "") or None
+        for file, asked in zip(found, listed, strict=True):
+            file.title = str(asked.get("title") or file.name)
+            if channel is not None:
+                file.channel, file.thread_ts = channel, thread_ts
+        return {"ok": True, "files": [{"id": f.id, "title": f.title} for f in found]}
+
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user_id = str(args.get("user", ""))
         name = f"user-{user_id.lower()}"
@@ -819,6 +913,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.open": FakeSlack._views_open,
     "views.update": FakeSlack._views_update,
     "files.info": lambda fake, args: fake.files.info(args),
+    "files.getUploadURLExternal": FakeSlack._get_upload_url,
+    "files.completeUploadExternal": FakeSlack._complete_upload,
 }
 
 

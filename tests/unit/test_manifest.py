@@ -33,7 +33,7 @@ def test_scopes_cover_the_calls_the_bot_makes() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
     assert {
         "app_mentions:read", "chat:write", "commands", "im:history", "channels:history",
-        "groups:history", "assistant:write", "users:read", "files:read",
+        "groups:history", "assistant:write", "users:read", "files:read", "files:write",
     } <= scopes  # fmt: skip
 
 
