@@ -11,7 +11,13 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot import logs
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import (
+    DatabaseSettings,
+    Settings,
+    SettingsError,
+    load_database_settings,
+    load_settings,
+)
 
 log = logging.getLogger("bot")
 
@@ -40,18 +46,18 @@ async def run(settings: Settings) -> None:
     await bot.stop()
 
 
-async def migrate(settings: Settings) -> None:
-    from bot.store import Store
+async def migrate(settings: DatabaseSettings) -> None:
+    from bot.store.opening import open_store
 
-    store = await Store.open(settings.DATABASE_URL)
+    store = await open_store(settings.DATABASE_URL)
     await store.close()
     print("Database is up to date.")
 
 
-async def usage(settings: Settings) -> None:
-    from bot.store import Store
+async def usage(settings: DatabaseSettings) -> None:
+    from bot.store.opening import open_store
 
-    store = await Store.open(settings.DATABASE_URL)
+    store = await open_store(settings.DATABASE_URL)
     try:
         totals = await store.usage_totals()
         votes = await store.feedback_totals()
@@ -60,6 +66,16 @@ async def usage(settings: Settings) -> None:
     for name, value in totals.items():
         print(f"{name}: {value:,}")
     print(f"feedback: {votes['up']:,} 👍, {votes['down']:,} 👎")
+
+
+def password_of(url: str) -> str:
+    """The password in a database URL, to keep out of the logs ("" without one)."""
+    from sqlalchemy import make_url
+
+    try:
+        return make_url(url).password or ""
+    except Exception:
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,25 +94,38 @@ def main(argv: list[str] | None = None) -> int:
         from bot.console import main as console_main
 
         return console_main()
+    # The database commands need only DATABASE_URL: no Slack or model settings.
+    database_commands = {"migrate": migrate, "usage": usage}
     try:
-        settings = load_settings()
+        settings = (
+            load_database_settings() if args.command in database_commands else load_settings()
+        )
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
-    logs.configure(
-        settings.BOT_LOG_LEVEL,
-        settings.SLACK_BOT_TOKEN,
-        settings.SLACK_SIGNING_SECRET,
-        settings.SLACK_APP_TOKEN,
-        settings.OPENAI_API_KEY,
-    )
-    commands = {"run": run, "migrate": migrate, "usage": usage}
+    secrets = [password_of(settings.DATABASE_URL)]
+    if isinstance(settings, Settings):
+        secrets += [
+            settings.SLACK_BOT_TOKEN,
+            settings.SLACK_SIGNING_SECRET,
+            settings.SLACK_APP_TOKEN,
+            settings.OPENAI_API_KEY,
+            settings.SLACK_CLIENT_SECRET,
+        ]
+    logs.configure(settings.BOT_LOG_LEVEL, *secrets, style=settings.BOT_LOG_FORMAT)
     from bot.main import StartupError
+    from bot.store.opening import CannotOpen
 
     try:
-        run_loop(commands[args.command](settings))
+        if isinstance(settings, Settings):
+            run_loop(run(settings))
+        else:
+            run_loop(database_commands[args.command](settings))
     except StartupError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        return 1
+    except CannotOpen as error:
+        print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

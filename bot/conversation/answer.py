@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
+from bot.conversation.recorder import NoRecorder, Recorder, error_code
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
@@ -129,6 +131,7 @@ class Conversation:
         stops: Stops | None = None,
         live: LiveAnswers | None = None,
         policy: Policy | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -137,6 +140,8 @@ class Conversation:
         self.stops = stops or Stops()
         self._live = live or store.live()
         self._policy = policy or Open()
+        self._recorder = recorder or NoRecorder()
+        self._accepted: dict[str, float] = {}  # turn key → when accepted (monotonic)
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -152,6 +157,7 @@ class Conversation:
         if not await self._live.accept(turn.key, *turn.thread, kept):
             return False
         self.holding.add(turn.key)
+        self._accepted[turn.key] = time.monotonic()
         return True
 
     def took_over(self, row: LiveRow) -> None:
@@ -161,6 +167,7 @@ class Conversation:
         """Too many answers wait already: say so, and let the turn go."""
         async with self._guarded(turn.key, delivery):
             await self._deliver(turn.key, delivery, Final("", notices.BUSY))
+            self._recorder.answered("refused", self._since(turn.key))
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
         """Answer an accepted turn."""
@@ -207,8 +214,15 @@ class Conversation:
         except Exception:
             log.exception("answering a turn failed")
             await self._deliver(key, delivery, Final("", notices.UNEXPECTED))
+            self._recorder.answered("error", self._since(key))
         finally:
             self.holding.discard(key)
+            self._accepted.pop(key, None)
+
+    def _since(self, key: str) -> float | None:
+        """Seconds since the turn was accepted here; None for one taken over."""
+        accepted = self._accepted.get(key)
+        return None if accepted is None else time.monotonic() - accepted
 
     async def _begin(self, turn: Turn, delivery: Delivery) -> None:
         state = await self._live.begin(turn.key)
@@ -222,6 +236,7 @@ class Conversation:
         if len(question) > self._options.max_question_chars:
             limit = self._options.max_question_chars
             await self._deliver(turn.key, delivery, Final(notices.too_long(limit)))
+            self._recorder.answered("refused", self._since(turn.key))
             return
         decision = await self._policy.admit(turn, self._options.parameters)
         if isinstance(decision, Refusal):
@@ -237,6 +252,7 @@ class Conversation:
         except Exception as error:  # the refusal is a courtesy: the turn ends either way
             log.warning("could not tell a refusal (%s)", type(error).__name__)
         await self._live.done(turn.key, None)
+        self._recorder.answered("refused", self._since(turn.key))
 
     # Answering ------------------------------------------------------------------------
 
@@ -302,9 +318,11 @@ class Conversation:
     def _watching(self, turn: Turn) -> Iterator[asyncio.Event]:
         """The event Stop sets while this answer runs."""
         stop = self.stops.watch(turn.key)
+        self._recorder.writing(+1)
         try:
             yield stop
         finally:
+            self._recorder.writing(-1)
             self.stops.forget(turn.key)
 
     async def _conclude(
@@ -325,6 +343,7 @@ class Conversation:
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else self._turn_record(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
+        self._recorder.answered(outcome.status, self._since(turn.key))
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),
@@ -470,6 +489,8 @@ class Conversation:
                 outcome.answer = answer = reduce(outcome.answer, event)
                 progress.offer(answer, event.sequence)
                 if answer.text != shown:
+                    if not shown:
+                        self._first_text(key)
                     shown = answer.text
                     await delivery.show(present(shown) if present else shown)
                 if answer.busy_with != busy:
@@ -506,15 +527,23 @@ class Conversation:
             streaming.result()
         except ModelError as error:
             self._log_model_error(error)
+            self._recorder.model_error(error_code(error))
             outcome.error = error
             return outcome
         answer = outcome.answer
         if not answer.ended:
             outcome.error = ModelStreamBroken("the stream ended early")
+            self._recorder.model_error(error_code(outcome.error))
         elif answer.ending is Ending.FAILED:
             log.warning("the model's answer failed: code=%s", answer.error_code)
+            self._recorder.model_error(answer.error_code or "failed")
         outcome.stored = outcome.error is None and answer.stored
         return outcome
+
+    def _first_text(self, key: str) -> None:
+        seconds = self._since(key)
+        if seconds is not None:
+            self._recorder.first_text(seconds)
 
     async def _leave(
         self, key: str, delivery: Delivery, progress: Progress, answer: Answer
