@@ -36,6 +36,28 @@ def test_scopes_cover_the_calls_the_bot_makes() -> None:
     } <= scopes  # fmt: skip
 
 
+# Each scope the manifest asks for, and what in the bot needs it. A scope the bot does not
+# use is one more thing a workspace admin must accept: none is asked for without a reason.
+SCOPES_USED = {
+    "app_mentions:read": "app_mention events",
+    "assistant:write": "assistant.threads.setStatus / setTitle / setSuggestedPrompts",
+    "chat:write": "chat.postMessage, chat.update, chat.postEphemeral, chat.*Stream",
+    "chat:write.public": "/ask answered in public channels the bot has not joined",
+    "commands": "/ask",
+    "im:history": "message.im events (DMs to the bot)",
+    "channels:history": "message.channels events; conversations.replies / history",
+    "groups:history": "message.groups events; conversations.replies / history",
+    "mpim:history": "conversations.replies / history in a group DM the bot is mentioned in",
+}
+
+
+def test_the_manifest_asks_only_for_scopes_the_bot_uses() -> None:
+    scopes = manifest()["oauth_config"]["scopes"]["bot"]
+    assert len(scopes) == len(set(scopes))
+    assert set(scopes) == set(SCOPES_USED)
+    assert not {"im:read", "im:write", "users:read"} & set(scopes)  # no call needs them
+
+
 def test_ask_command_interactivity_socket_mode_and_the_assistant_view() -> None:
     data = manifest()
     assert [c["command"] for c in data["features"]["slash_commands"]] == ["/ask"]
