@@ -19,9 +19,10 @@ from bot.conversation.delivery import ShownText
 from bot.conversation.turn import Turn
 from bot.main import answer_options
 from bot.responses.client import ResponsesClient
+from bot.responses.endpoint_check import check_endpoint
 from bot.settings import Settings, SettingsError, load_settings
 from bot.slack.update_delivery import activity_label
-from bot.store import Store
+from bot.store.opening import CannotOpen, open_store
 
 USER = "UCONSOLE"
 
@@ -73,11 +74,23 @@ class ConsoleDelivery:
         return None  # nothing is shown before the end: a successor starts from nothing
 
 
+class CannotChat(Exception):
+    """The console cannot start; the message is one line."""
+
+
 async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
-    store = await Store.open(settings.DATABASE_URL)
+    try:
+        store = await open_store(settings.DATABASE_URL)
+    except CannotOpen as error:
+        raise CannotChat(str(error)) from None
     model = ResponsesClient(
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, idle_timeout=settings.OPENAI_IDLE_TIMEOUT
     )
+    finding = await check_endpoint(model, settings.OPENAI_BASE_URL)
+    if finding is not None and finding.stops:
+        await model.aclose()
+        await store.close()
+        raise CannotChat(finding.line)
     conversation = Conversation(
         store,
         model,
@@ -124,6 +137,9 @@ def main() -> int:
     logs.configure("WARNING", settings.OPENAI_API_KEY)
     try:
         asyncio.run(chat(settings, sys.stdin, sys.stdout))
+    except CannotChat as error:
+        print(error, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print()
     return 0

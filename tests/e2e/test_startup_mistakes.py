@@ -175,3 +175,16 @@ async def test_migrate_says_why_the_database_cannot_be_opened(tmp_path: Path) ->
     only = {"DATABASE_URL": f"sqlite:///{tmp_path}/data/bot.db"}
     line = one_line(await run_bot(only, tmp_path, "migrate"))
     assert line.startswith("Cannot open the database at DATABASE_URL: the folder")
+
+
+async def test_the_console_checks_the_model_endpoint_too(
+    fake_model: FakeModel, tmp_path: Path
+) -> None:
+    fake_model.accepted_keys = {"sk-proj-another-key"}
+    only = {
+        "OPENAI_API_KEY": KEY,
+        "OPENAI_BASE_URL": fake_model.url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/console.db",
+    }
+    line = one_line(await run_bot(only, tmp_path, "console"))
+    assert line.endswith("refused OPENAI_API_KEY (HTTP 401, invalid_api_key).")

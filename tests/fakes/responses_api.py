@@ -635,7 +635,7 @@ class FakeModel:
         self._port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.refuse_background = False
-        # Requests without a `model` (the bot's endpoint check at start), apart from `requests`.
+        # Empty bodies (the bot's endpoint check at start), kept apart from `requests`.
         self.checks: list[Received] = []
         self.accepted_keys: set[str] | None = None  # None: any Bearer key; else only these
         self.runs: dict[str, _Run] = {}  # background responses by id
@@ -734,7 +734,7 @@ class FakeModel:
                 body = None
             if isinstance(body, dict):
                 received.json = body
-            is_check = isinstance(body, dict) and "model" not in body
+            is_check = body == {}  # answered as the API does: the key, then `model` missing
             (self.checks if is_check else self.requests).append(received)
             self._changed.set()
             if not isinstance(body, dict):
