@@ -12,7 +12,13 @@ from functools import partial
 from typing import Any
 
 from bot import logs
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import (
+    DatabaseSettings,
+    Settings,
+    SettingsError,
+    load_database_settings,
+    load_settings,
+)
 
 log = logging.getLogger("bot")
 
@@ -41,23 +47,23 @@ async def run(settings: Settings) -> None:
     await bot.stop()
 
 
-async def migrate(settings: Settings) -> None:
-    from bot.store import Store
+async def migrate(settings: DatabaseSettings) -> None:
+    from bot.store.opening import open_store
 
-    store = await Store.open(settings.DATABASE_URL)
+    store = await open_store(settings.DATABASE_URL)
     await store.close()
     print("Database is up to date.")
 
 
-async def usage(settings: Settings, days: int = 7) -> None:
+async def usage(settings: DatabaseSettings, days: int = 7) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from bot.store import Store
+    from bot.store.opening import open_store
     from bot.store.usage import UsageStore
     from bot.usage_report import usage_table
 
     today = datetime.now(UTC).date()
-    store = await Store.open(settings.DATABASE_URL)
+    store = await open_store(settings.DATABASE_URL)
     try:
         rows = await UsageStore(store).since(today - timedelta(days=days - 1))
         totals = await store.usage_totals()
@@ -76,6 +82,16 @@ def positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return number
+
+
+def password_of(url: str) -> str:
+    """The password in a database URL, to keep out of the logs ("" without one)."""
+    from sqlalchemy import make_url
+
+    try:
+        return make_url(url).password or ""
+    except Exception:
+        return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,29 +121,41 @@ def main(argv: list[str] | None = None) -> int:
         from bot.console import main as console_main
 
         return console_main()
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(error, file=sys.stderr)
-        return 2
-    logs.configure(
-        settings.BOT_LOG_LEVEL,
-        settings.SLACK_BOT_TOKEN,
-        settings.SLACK_SIGNING_SECRET,
-        settings.SLACK_APP_TOKEN,
-        settings.OPENAI_API_KEY,
-    )
-    commands: dict[str, Callable[[Settings], Coroutine[Any, Any, None]]] = {
-        "run": run,
+    # The database commands need only DATABASE_URL: no Slack or model settings.
+    database_commands: dict[str, Callable[[DatabaseSettings], Coroutine[Any, Any, None]]] = {
         "migrate": migrate,
         "usage": partial(usage, days=args.days),
     }
+    try:
+        settings = (
+            load_database_settings() if args.command in database_commands else load_settings()
+        )
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    secrets = [password_of(settings.DATABASE_URL)]
+    if isinstance(settings, Settings):
+        secrets += [
+            settings.SLACK_BOT_TOKEN,
+            settings.SLACK_SIGNING_SECRET,
+            settings.SLACK_APP_TOKEN,
+            settings.OPENAI_API_KEY,
+            settings.SLACK_CLIENT_SECRET,
+        ]
+    logs.configure(settings.BOT_LOG_LEVEL, *secrets, style=settings.BOT_LOG_FORMAT)
     from bot.main import StartupError
+    from bot.store.opening import CannotOpen
 
     try:
-        run_loop(commands[args.command](settings))
+        if isinstance(settings, Settings):
+            run_loop(run(settings))
+        else:
+            run_loop(database_commands[args.command](settings))
     except StartupError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        return 1
+    except CannotOpen as error:
+        print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -26,9 +26,10 @@ from bot.conversation.work import label, shown
 from bot.main import StartupError, answer_options
 from bot.responses.activities import Activities
 from bot.responses.client import ResponsesClient
+from bot.responses.endpoint_check import check_endpoint
 from bot.settings import Settings, SettingsError, load_settings
-from bot.store import Store
 from bot.store.channel_settings import CONSOLE_TEAM, ChannelSettingsStore
+from bot.store.opening import CannotOpen, open_store
 from bot.store.usage import UsageStore
 
 USER = "UCONSOLE"
@@ -112,11 +113,23 @@ class ConsoleDelivery:
         return None  # nothing is shown before the end: a successor starts from nothing
 
 
+class CannotChat(Exception):
+    """The console cannot start; the message is one line."""
+
+
 async def chat(settings: Settings, lines: TextIO, out: TextIO) -> None:
-    store = await Store.open(settings.DATABASE_URL)
+    try:
+        store = await open_store(settings.DATABASE_URL)
+    except CannotOpen as error:
+        raise CannotChat(str(error)) from None
     model = ResponsesClient(
         settings.OPENAI_BASE_URL, settings.OPENAI_API_KEY, idle_timeout=settings.OPENAI_IDLE_TIMEOUT
     )
+    finding = await check_endpoint(model, settings.OPENAI_BASE_URL)
+    if finding is not None and finding.stops:
+        await model.aclose()
+        await store.close()
+        raise CannotChat(finding.line)
     conversation = Conversation(
         store,
         model,
@@ -170,6 +183,9 @@ def main() -> int:
         asyncio.run(chat(settings, sys.stdin, sys.stdout))
     except StartupError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
+        return 1
+    except CannotChat as error:
+        print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print()

@@ -26,12 +26,15 @@ from bot.conversation.policy import Policies
 from bot.conversation.queue import TurnQueue
 from bot.conversation.resumer import Resumer
 from bot.conversation.stops import Stops
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.responses.client import ResponsesClient
+from bot.responses.endpoint_check import check_endpoint
 from bot.settings import Settings, names
 from bot.slack.app import build_app
 from bot.slack.approval_desk import SlackApprovalDesk
 from bot.slack.assistant import AssistantPanel, read_prompts
 from bot.slack.budget import MemoryLedger, SlackBudget
+from bot.slack.call_counter import CountCalls
 from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.file_reader import SlackFiles
@@ -39,11 +42,14 @@ from bot.slack.history import SlackThreads
 from bot.slack.home import AppHome, HomeTabs
 from bot.slack.http import dispatch
 from bot.slack.people import SlackPeople
+from bot.slack.refusals import Refusals
 from bot.slack.settings_modal import SettingsModal
 from bot.store import Store
 from bot.store.approvals import ApprovalStore
 from bot.store.channel_settings import ChannelSettingsStore
+from bot.store.health import DatabaseHealth
 from bot.store.live import LiveAnswers
+from bot.store.opening import CannotOpen, open_store
 from bot.store.slack_calls import SlackCallLedger
 from bot.store.usage import UsageStore
 from bot.tools.functions import FunctionsError, load
@@ -123,6 +129,9 @@ class Bot:
         self._approvals: asyncio.Task[None] | None = None
         self._live: LiveAnswers | None = None
         self._grace = 0.0
+        self.metrics = Metrics()  # this bot's own registry: several bots may share a process
+        self._refusals = Refusals(self.metrics.rejected)
+        self._health: DatabaseHealth | None = None
 
     @classmethod
     async def start(cls, settings: Settings, host: str = "0.0.0.0") -> Bot:
@@ -136,13 +145,12 @@ class Bot:
 
     async def _start(self, settings: Settings, host: str) -> None:
         try:
-            self._store = await Store.open(
+            self._store = await open_store(
                 settings.DATABASE_URL, connections=settings.BOT_DATABASE_CONNECTIONS
             )
-        except Exception as error:
-            raise StartupError(
-                f"Cannot open the database at DATABASE_URL: {type(error).__name__}"
-            ) from error
+        except CannotOpen as error:
+            raise StartupError(str(error)) from error
+        self._health = DatabaseHealth(self._store)
         self._session = aiohttp.ClientSession()
         # One shared session: slack_sdk otherwise opens a connection per call. Its retry
         # on a dropped connection is kept, but not for posts: one Slack carried out
@@ -151,7 +159,8 @@ class Bot:
             token=settings.SLACK_BOT_TOKEN,
             base_url=settings.SLACK_API_URL,
             session=self._session,
-            retry_handlers=[RepeatSafely()],
+            # CountCalls first: it sees every attempt of every call, and never retries.
+            retry_handlers=[CountCalls(self.metrics.slack_call), RepeatSafely()],
         )
         bot_user_id = await self._who_am_i(client)
         self._model = ResponsesClient(
@@ -160,6 +169,7 @@ class Bot:
             idle_timeout=settings.OPENAI_IDLE_TIMEOUT,
             max_connections=settings.BOT_MAX_CONCURRENT_ANSWERS + 8,
         )
+        await self._check_model(settings.OPENAI_BASE_URL)
         stops = Stops()
         await self._store.on_stop(stops.stop)  # Stop pressed where another worker got it
         self._grace = settings.BOT_SHUTDOWN_GRACE
@@ -186,6 +196,7 @@ class Bot:
             policy=Policies(allow_lists(settings), channel_settings, budgets),
             time_zones=SlackPeople(client),
             approvals=approvals,
+            recorder=self.metrics,
         )
         settings_modal = SettingsModal(
             kept_settings, channel_settings, options.parameters, set(names(settings.BOT_ADMINS))
@@ -244,11 +255,21 @@ class Bot:
         self.ready = True
         log.info(
             "bot ready: %s on port %s, stream mode %s, model %s",
-            "socket mode, /healthz" if settings.socket_mode else "HTTP",
+            "socket mode, /healthz and /metrics" if settings.socket_mode else "HTTP",
             self.port,
             settings.BOT_STREAM_MODE,
             settings.OPENAI_MODEL,
         )
+
+    async def _check_model(self, base_url: str) -> None:
+        """A wrong OPENAI_BASE_URL or a refused key stops the start here, with one line:
+        otherwise the bot would start, and every answer would fail."""
+        assert self._model is not None
+        finding = await check_endpoint(self._model, base_url)
+        if finding is not None and finding.stops:
+            raise StartupError(finding.line)
+        if finding is not None:
+            log.warning("%s", finding.line)
 
     @staticmethod
     async def _who_am_i(client: AsyncWebClient) -> str | None:
@@ -258,19 +279,29 @@ class Bot:
         return str(user_id) if user_id else None
 
     async def _serve_http(self, app: AsyncApp | None, host: str, port: int) -> None:
-        """`/healthz`, and Slack's requests at `/slack/events` unless `app` is None."""
+        """`/healthz`, `/metrics`, and Slack's requests at `/slack/events` unless `app` is
+        None."""
 
         async def events(request: web.Request) -> web.Response:
             assert app is not None
-            return await dispatch(app, request)
+            return await dispatch(app, request, self._refusals)
 
         async def healthz(_: web.Request) -> web.Response:
-            return web.json_response({"ok": self.ready}, status=200 if self.ready else 503)
+            database = self._health is not None and await self._health.answers()
+            ok = self.ready and database
+            body = {"ok": ok, "ready": self.ready, "database": database}
+            return web.json_response(body, status=200 if ok else 503)
+
+        async def metrics(_: web.Request) -> web.Response:
+            return web.Response(
+                body=self.metrics.exposition(), headers={"Content-Type": CONTENT_TYPE}
+            )
 
         web_app = web.Application(client_max_size=1024**2)
         if app is not None:
             web_app.router.add_post("/slack/events", events)
         web_app.router.add_get("/healthz", healthz)
+        web_app.router.add_get("/metrics", metrics)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -334,6 +365,8 @@ class Bot:
             else:
                 if left:
                     log.info("left %d unfinished answer(s) for the next start", left)
+        if self._health is not None:
+            await self._health.close()
         if self._model is not None:
             await self._model.aclose()
         if self._session is not None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_INSTRUCTIONS = (
@@ -175,51 +177,13 @@ class Settings(BaseSettings):
     @field_validator("DATABASE_URL")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        if value.startswith(("postgres://", "postgresql://")):
-            # Platforms hand out plain URLs; the bot needs the async driver.
-            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
-        if value.startswith("postgresql+asyncpg://"):
-            from bot.store.database import asyncpg_options
-
-            # libpq options (`?sslmode=require`) become asyncpg's when the database is
-            # opened; a wrong value stops the start here, with one line.
-            asyncpg_options(value)
-            return value
-        if value.startswith("sqlite://"):
-            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
-        return value
+        return database_url(value)
 
     @model_validator(mode="after")
-    def _vector_stores_with_file_search(self) -> Settings:
-        if "file_search" in names(self.OPENAI_TOOLS) and not names(self.OPENAI_VECTOR_STORE_IDS):
-            raise ValueError(
-                "OPENAI_VECTOR_STORE_IDS is not set (file_search in OPENAI_TOOLS needs the "
-                "vector store ids to search)"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _a_bot_token_or_oauth(self) -> Settings:
-        if bool(self.SLACK_CLIENT_ID) != bool(self.SLACK_CLIENT_SECRET):
-            missing = "SLACK_CLIENT_SECRET" if self.SLACK_CLIENT_ID else "SLACK_CLIENT_ID"
-            raise ValueError(
-                f"{missing} is not set (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together, "
-                "for installing in many workspaces)"
-            )
-        if not self.SLACK_BOT_TOKEN and not self.oauth:
-            raise ValueError(
-                "SLACK_BOT_TOKEN is not set (the bot token, xoxb-…; or set SLACK_CLIENT_ID "
-                "and SLACK_CLIENT_SECRET to install in many workspaces)"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _signing_secret_in_http_mode(self) -> Settings:
-        if not self.SLACK_APP_TOKEN and not self.SLACK_SIGNING_SECRET:
-            raise ValueError(
-                "SLACK_SIGNING_SECRET is required in HTTP mode "
-                "(or set SLACK_APP_TOKEN for Socket Mode)"
-            )
+    def _settings_that_go_together(self) -> Settings:
+        problems = together(lambda name: str(getattr(self, name)))
+        if problems:
+            raise ValueError("\n".join(problems))  # told apart again by _describe
         return self
 
     @property
@@ -303,23 +267,116 @@ _HINTS = {
     "SLACK_BOT_TOKEN": "the bot token, xoxb-…",
     "OPENAI_API_KEY": "the key sent to the Responses API",
 }
+DATABASES = "sqlite+aiosqlite:///path/to/bot.db or postgresql+asyncpg://user@host/database"
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    name = ".".join(str(part) for part in first["loc"])
+def database_url(value: str) -> str:
+    """`DATABASE_URL` with the async driver the bot uses; ValueError, naming what is wrong
+    and never the URL (it may hold a password), for a database the bot cannot use."""
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme in ("postgres", "postgresql"):
+        # Platforms hand out plain URLs; the bot needs the async driver.
+        value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+    elif scheme == "sqlite":
+        value = "sqlite+aiosqlite://" + value.split("://", 1)[1]
+    elif scheme not in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        what = f"the {scheme.split('+')[0]!r} database" if scheme else "not a database URL"
+        if scheme.startswith(("postgres", "sqlite")):
+            what = f"the driver {scheme.split('+', 1)[-1]!r}"
+        raise ValueError(f"{what} is not supported (use {DATABASES})")
+    if value.startswith("postgresql+asyncpg://"):
+        from bot.store.database import asyncpg_options
+
+        # libpq options (`?sslmode=require`) become asyncpg's when the database is
+        # opened; a wrong value stops the start here, with one line.
+        asyncpg_options(value)
+    return value
+
+
+def together(value: Callable[[str], str]) -> list[str]:
+    """What is wrong between settings that go together; `value(name)` reads one."""
+    problems = []
+    if "file_search" in names(value("OPENAI_TOOLS")) and not names(
+        value("OPENAI_VECTOR_STORE_IDS")
+    ):
+        problems.append(
+            "OPENAI_VECTOR_STORE_IDS is not set (file_search in OPENAI_TOOLS needs the "
+            "vector store ids to search)"
+        )
+    client_id, client_secret = value("SLACK_CLIENT_ID"), value("SLACK_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        missing = "SLACK_CLIENT_SECRET" if client_id else "SLACK_CLIENT_ID"
+        problems.append(
+            f"{missing} is not set (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together, "
+            "for installing in many workspaces)"
+        )
+    elif not value("SLACK_BOT_TOKEN") and not client_id:
+        problems.append(
+            "SLACK_BOT_TOKEN is not set (the bot token, xoxb-…; or set SLACK_CLIENT_ID "
+            "and SLACK_CLIENT_SECRET to install in many workspaces)"
+        )
+    if not value("SLACK_APP_TOKEN") and not value("SLACK_SIGNING_SECRET"):
+        problems.append(
+            "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+        )
+    return problems
+
+
+class _Together(BaseSettings):
+    """The settings `together` reads, as plain text: read when other settings are wrong,
+    so that one message names every problem (pydantic skips the model's checks then)."""
+
+    model_config = Settings.model_config
+
+    SLACK_BOT_TOKEN: str = ""
+    SLACK_SIGNING_SECRET: str = ""
+    SLACK_APP_TOKEN: str = ""
+    SLACK_CLIENT_ID: str = ""
+    SLACK_CLIENT_SECRET: str = ""
+    OPENAI_TOOLS: str = ""
+    OPENAI_VECTOR_STORE_IDS: str = ""
+
+
+class DatabaseSettings(BaseSettings):
+    """What the database commands (`migrate`, `usage`, `settings`) need: no Slack or
+    model settings."""
+
+    model_config = Settings.model_config
+
+    DATABASE_URL: str = "sqlite+aiosqlite:///bot.db"
+    BOT_DATABASE_CONNECTIONS: int = Field(default=10, ge=1, le=200)
+    BOT_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    BOT_LOG_FORMAT: Literal["text", "json"] = "text"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return database_url(value)
+
+
+def _describe_one(error: ErrorDetails) -> str:
+    name = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
     if not name:
-        # A model-level check: its message already names the setting.
-        return str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] in ("missing", "string_too_short"):
+        return message  # a check across settings: its message names them
+    if error["type"] in ("missing", "string_too_short"):
         hint = _HINTS.get(name)
         return f"{name} is not set ({hint})" if hint else f"{name} is not set"
-    message = str(first["msg"]).removeprefix("Value error, ")
     return f"{name} is invalid: {message}"
 
 
+def _describe(error: ValidationError, more: list[str] | None = None) -> str:
+    """Every problem in one line: "Setting error: …" or "Setting errors: …; …"."""
+    problems = [line for e in error.errors() for line in _describe_one(e).splitlines()]
+    problems += [p for p in more or [] if p not in problems]
+    if len(problems) == 1:
+        return f"Setting error: {problems[0]}. Set it in the environment or in .env."
+    return f"Setting errors: {'; '.join(problems)}. Set them in the environment or in .env."
+
+
 def load_settings(*, console: bool = False, database_only: bool = False) -> Settings:
-    """Read and validate the settings, or raise SettingsError with one clear line.
+    """Read and validate the settings, or raise SettingsError with one line naming every
+    setting that is missing or wrong (never a value).
 
     The console talks to no Slack workspace, so it needs no Slack settings; commands
     that only read and write the database (`settings`) need no Slack or OpenAI keys.
@@ -332,6 +389,21 @@ def load_settings(*, console: bool = False, database_only: bool = False) -> Sett
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        raise SettingsError(
-            f"Setting error: {_describe(error)}. Set it in the environment or in .env."
-        ) from None
+        more: list[str] = []
+        if all(e["loc"] for e in error.errors()):
+            # A setting was wrong, so pydantic did not look across settings: do it here.
+            try:
+                plain = _Together(**overrides)
+            except ValidationError:
+                pass
+            else:
+                more = together(lambda name: str(getattr(plain, name)))
+        raise SettingsError(_describe(error, more)) from None
+
+
+def load_database_settings() -> DatabaseSettings:
+    """The settings the database commands need, or SettingsError with one line."""
+    try:
+        return DatabaseSettings()
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

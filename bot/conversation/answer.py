@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ from bot.conversation.files_out import FileSource, joined, made_files, put_in_th
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal
 from bot.conversation.progress import Progress, answer_from
+from bot.conversation.recorder import NoRecorder, Recorder, error_code
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
 from bot.conversation.rounds import (
     Tools,
@@ -161,6 +163,7 @@ class Conversation:
         files: FileReader | None = None,
         time_zones: TimeZones | None = None,
         approvals: Approvals | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self._store = store
         self._model = model
@@ -176,6 +179,8 @@ class Conversation:
             options.max_tool_rounds,
             time_zones or NoTimeZones(),
         )
+        self._recorder = recorder or NoRecorder()
+        self._accepted: dict[str, float] = {}  # turn key → when accepted (monotonic)
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -191,6 +196,7 @@ class Conversation:
         if not await self._live.accept(turn.key, *turn.thread, kept):
             return False
         self.holding.add(turn.key)
+        self._accepted[turn.key] = time.monotonic()
         return True
 
     def took_over(self, row: LiveRow) -> None:
@@ -200,6 +206,7 @@ class Conversation:
         """Too many answers wait already: say so, and let the turn go."""
         async with self._guarded(turn.key, delivery):
             await self._deliver(turn.key, delivery, Final("", notices.BUSY))
+            self._recorder.answered("refused", self._since(turn.key))
 
     async def answer(self, turn: Turn, delivery: Delivery) -> None:
         """Answer an accepted turn."""
@@ -246,8 +253,15 @@ class Conversation:
         except Exception:
             log.exception("answering a turn failed")
             await self._deliver(key, delivery, Final("", notices.UNEXPECTED))
+            self._recorder.answered("error", self._since(key))
         finally:
             self.holding.discard(key)
+            self._accepted.pop(key, None)
+
+    def _since(self, key: str) -> float | None:
+        """Seconds since the turn was accepted here; None for one taken over."""
+        accepted = self._accepted.get(key)
+        return None if accepted is None else time.monotonic() - accepted
 
     async def _begin(self, turn: Turn, delivery: Delivery) -> None:
         state = await self._live.begin(turn.key)
@@ -261,6 +275,7 @@ class Conversation:
         if len(question) > self._options.max_question_chars:
             limit = self._options.max_question_chars
             await self._deliver(turn.key, delivery, Final(notices.too_long(limit)))
+            self._recorder.answered("refused", self._since(turn.key))
             return
         decision = await self._policy.admit(turn, self._options.parameters)
         if isinstance(decision, Refusal):
@@ -276,6 +291,7 @@ class Conversation:
         except Exception as error:  # the refusal is a courtesy: the turn ends either way
             log.warning("could not tell a refusal (%s)", type(error).__name__)
         await self._live.done(turn.key, None)
+        self._recorder.answered("refused", self._since(turn.key))
 
     # Answering ------------------------------------------------------------------------
 
@@ -376,9 +392,11 @@ class Conversation:
     def _watching(self, turn: Turn) -> Iterator[asyncio.Event]:
         """The event Stop sets while this answer runs."""
         stop = self.stops.watch(turn.key)
+        self._recorder.writing(+1)
         try:
             yield stop
         finally:
+            self._recorder.writing(-1)
             self.stops.forget(turn.key)
 
     async def _conclude(
@@ -416,6 +434,7 @@ class Conversation:
                 await approvals.went_on(turn)
             except Exception as error:  # a press on it is still told it expired
                 log.warning("could not expire stale approvals (%s)", type(error).__name__)
+        self._recorder.answered(outcome.status, self._since(turn.key))
         log.info(
             "answered in %.1fs: %s, %d chars, %s tokens, chained=%s",
             (now() - started(about)).total_seconds(),
@@ -650,6 +669,8 @@ class Conversation:
                 outcome.answer = answer = reduce(outcome.answer, event)
                 progress.offer(answer, event.sequence)
                 if answer.text != shown:
+                    if not shown:
+                        self._first_text(key)
                     shown = answer.text
                     await delivery.show(present(shown) if present else shown)
                 if answer.activities is not work:
@@ -685,15 +706,23 @@ class Conversation:
             streaming.result()
         except ModelError as error:
             self._log_model_error(error)
+            self._recorder.model_error(error_code(error))
             outcome.error = error
             return outcome
         answer = outcome.answer
         if not answer.ended:
             outcome.error = ModelStreamBroken("the stream ended early")
+            self._recorder.model_error(error_code(outcome.error))
         elif answer.ending is Ending.FAILED:
             log.warning("the model's answer failed: code=%s", answer.error_code)
+            self._recorder.model_error(answer.error_code or "failed")
         outcome.stored = outcome.error is None and answer.stored
         return outcome
+
+    def _first_text(self, key: str) -> None:
+        seconds = self._since(key)
+        if seconds is not None:
+            self._recorder.first_text(seconds)
 
     async def _leave(
         self, key: str, delivery: Delivery, progress: Progress, answer: Answer

@@ -34,6 +34,7 @@ from bot.responses.events import Event, parse_event
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a file the model's code wrote, fetched to upload
+PROBE_SECONDS = 10.0  # the endpoint check at start: longer means "not clear", not "wrong"
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,13 @@ class ResponsesClient:
             raise ModelUnavailable(
                 f"connection to the model failed: {type(error).__name__}"
             ) from error
+
+    async def probe(self) -> tuple[int, bytes]:
+        """`POST {base}/responses` with an empty object, to see that the endpoint is there
+        and takes the key: the API checks the key first (401), then finds `model` missing
+        (400). No response is made, so nothing is spent. Raises httpx's errors."""
+        response = await self._http.post(self._url, json={}, timeout=PROBE_SECONDS)
+        return response.status_code, response.content
 
     async def status(self, response_id: str) -> str | None:
         """GET {base}/responses/{id}: the status the API reports, or None if it cannot tell."""

@@ -20,6 +20,7 @@ from bot.conversation.approvals import Approvals
 from bot.conversation.queue import TurnQueue
 from bot.conversation.stops import Stops
 from bot.conversation.turn import Turn
+from bot.logs import NoBodies
 from bot.slack import approval_presses, buttons
 from bot.slack.assistant import AssistantPanel
 from bot.slack.calls import slack_error
@@ -74,6 +75,8 @@ def build_app(
 ) -> AsyncApp:
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
+    if not any(isinstance(f, NoBodies) for f in bolt_log.filters):
+        bolt_log.addFilter(NoBodies())  # bolt's loggers copy these filters: no request bodies
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,

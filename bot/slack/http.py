@@ -14,6 +14,8 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
+from bot.slack.refusals import Refusals
+
 log = logging.getLogger(__name__)
 
 
@@ -21,8 +23,11 @@ def _bad_request() -> web.Response:
     return web.json_response({"ok": False, "error": "bad_request"}, status=400)
 
 
-async def dispatch(app: AsyncApp, request: web.Request) -> web.Response:
-    """Verify, ack and route one request; never a 5xx for a malformed payload."""
+async def dispatch(
+    app: AsyncApp, request: web.Request, refusals: Refusals | None = None
+) -> web.Response:
+    """Verify, ack and route one request; never a 5xx for a malformed payload. A request
+    whose signature does not verify (bolt's 401) is told to `refusals`."""
     try:
         bolt_request = await to_bolt_request(request)
     except Exception as error:
@@ -33,6 +38,8 @@ async def dispatch(app: AsyncApp, request: web.Request) -> web.Response:
     except Exception as error:
         log.warning("refusing a request bolt failed on (%s)", type(error).__name__)
         return _bad_request()
+    if response.status == 401 and refusals is not None:
+        refusals.refused(bolt_request.headers)
     if response.status >= 500:
         # bolt's own middleware failed on a payload it did not expect (logged by bolt).
         return _bad_request()

@@ -322,4 +322,6 @@ class Listener:
 def connect(url: str, connections: int) -> Database:
     if url.startswith("sqlite"):
         return ThreadedSQLite(url)
-    return AsyncPostgres(url, connections)
+    if url.startswith("postgresql"):
+        return AsyncPostgres(url, connections)
+    raise ValueError("only SQLite and PostgreSQL databases are supported")

@@ -224,6 +224,10 @@ class Store:
     async def revision(self) -> str | None:
         return await self._db.transaction(migrate.current)
 
+    async def ping(self) -> None:
+        """`select 1`: raises when the database does not answer."""
+        await self._db.transaction(lambda conn: conn.execute(select(1)))
+
     # Turns ------------------------------------------------------------------------
 
     async def thread_state(self, team_id: str, channel_id: str, thread_ts: str) -> ThreadState:

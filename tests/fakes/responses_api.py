@@ -638,6 +638,9 @@ class FakeModel:
         self._port: int | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.refuse_background = False
+        # Empty bodies (the bot's endpoint check at start), kept apart from `requests`.
+        self.checks: list[Received] = []
+        self.accepted_keys: set[str] | None = None  # None: any Bearer key; else only these
         self.runs: dict[str, _Run] = {}  # background responses by id
         self.resumed: list[tuple[str, int]] = []  # (id, starting_after) of each resume
         self.cancelled: list[str] = []  # ids asked to cancel
@@ -735,12 +738,18 @@ class FakeModel:
                 body = None
             if isinstance(body, dict):
                 received.json = body
-            self.requests.append(received)
+            is_check = body == {}  # answered as the API does: the key, then `model` missing
+            (self.checks if is_check else self.requests).append(received)
             self._changed.set()
             if not isinstance(body, dict):
                 return await http_error(400, None, "Invalid JSON body.").respond(request, received)
-            if not request.headers.get("Authorization", "").startswith("Bearer "):
-                script = http_error(401, None, "You didn't provide an API key.")
+            refused = self._refused_key(request)  # the key is checked before the body
+            if refused is not None:
+                return await refused.respond(request, received)
+            if is_check:
+                script = http_error(
+                    400, "missing_required_parameter", "Missing required parameter: 'model'."
+                )
                 return await script.respond(request, received)
             if body.get("background") and self.refuse_background:
                 script = http_error(400, "unknown_parameter", "Unknown parameter: 'background'.")
@@ -754,6 +763,17 @@ class FakeModel:
             self._changed.set()
             if task is not None:
                 self._tasks.discard(task)
+
+    def _refused_key(self, request: web.Request) -> Script | None:
+        """The API's 401 for a missing key, or for one not in `accepted_keys`."""
+        authorization = request.headers.get("Authorization", "")
+        if not authorization.startswith("Bearer "):
+            return http_error(401, None, "You didn't provide an API key.")
+        key = authorization.removeprefix("Bearer ")
+        if self.accepted_keys is not None and key not in self.accepted_keys:
+            shown = f"{key[:3]}*****{key[-4:]}"  # the API's own masking
+            return http_error(401, "invalid_api_key", f"Incorrect API key provided: {shown}.")
+        return None
 
     async def _retrieve(self, request: web.Request) -> web.StreamResponse:
         """`GET /responses/{id}`: the response's id and status (no output)."""

@@ -37,6 +37,31 @@ def test_scopes_cover_the_calls_the_bot_makes() -> None:
     } <= scopes  # fmt: skip
 
 
+# Each scope the manifest asks for, and what in the bot needs it. A scope the bot does not
+# use is one more thing a workspace admin must accept: none is asked for without a reason.
+SCOPES_USED = {
+    "app_mentions:read": "app_mention events",
+    "assistant:write": "assistant.threads.setStatus / setTitle / setSuggestedPrompts",
+    "chat:write": "chat.postMessage, chat.update, chat.postEphemeral, chat.*Stream",
+    "chat:write.public": "/ask answered in public channels the bot has not joined",
+    "commands": "/ask, /ask-settings",
+    "files:read": "files attached to questions, from url_private_download; files.info",
+    "files:write": "files_upload_v2: images the model makes, files its code writes",
+    "users:read": "users.info: admins and owners (settings, App Home), the asker's time zone",
+    "im:history": "message.im events (DMs to the bot)",
+    "channels:history": "message.channels events; conversations.replies / history",
+    "groups:history": "message.groups events; conversations.replies / history",
+    "mpim:history": "conversations.replies / history in a group DM the bot is mentioned in",
+}
+
+
+def test_the_manifest_asks_only_for_scopes_the_bot_uses() -> None:
+    scopes = manifest()["oauth_config"]["scopes"]["bot"]
+    assert len(scopes) == len(set(scopes))
+    assert set(scopes) == set(SCOPES_USED)
+    assert not {"im:read", "im:write"} & set(scopes)  # no call needs them
+
+
 def test_commands_interactivity_socket_mode_and_the_agent_view() -> None:
     data = manifest()
     commands = [c["command"] for c in data["features"]["slash_commands"]]

@@ -189,3 +189,26 @@ def test_python_m_bot_without_settings_exits_with_one_line(tmp_path: Path) -> No
     assert len(lines) == 1, result.stderr
     assert "SLACK_BOT_TOKEN is not set" in lines[0]
     assert "Traceback" not in result.stderr and REQUIRED["OPENAI_API_KEY"] not in result.stderr
+
+
+def test_every_missing_or_wrong_setting_is_named_in_one_line(env: pytest.MonkeyPatch) -> None:
+    env.delenv("SLACK_BOT_TOKEN")
+    env.delenv("SLACK_SIGNING_SECRET")
+    env.setenv("OPENAI_TEMPERATURE", "3")
+    env.setenv("OPENAI_TOOLS", "file_search")
+    env.setenv("DATABASE_URL", "mysql://u:db-password@h/db")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    message = str(raised.value)
+    assert message.startswith("Setting errors: ")
+    assert message.endswith(". Set them in the environment or in .env.")
+    for named in (
+        "DATABASE_URL is invalid: the 'mysql' database is not supported",
+        "OPENAI_TEMPERATURE is invalid",
+        "OPENAI_VECTOR_STORE_IDS is not set",
+        "SLACK_BOT_TOKEN is not set",
+        "SLACK_SIGNING_SECRET is required in HTTP mode",
+    ):
+        assert named in message
+    assert "\n" not in message and "db-password" not in message
+    assert not any(secret in message for secret in REQUIRED.values())

@@ -149,9 +149,7 @@ def test_an_image_item_done_keeps_its_image_and_ends_the_drawing() -> None:
             "partial_image_b64": png,
         }
     )
-    assert added == ToolActivity(
-        "image_generation_call", False, item_id="ig_1", status="completed"
-    )
+    assert added == ToolActivity("image_generation_call", False, item_id="ig_1", status="completed")
     assert done == ImageMade(Image("ig_1", png), sequence=7)
     answer = Answer()
     for event in (added, partial, done):
