@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.SLACK_BOT_TOKEN,
         settings.SLACK_SIGNING_SECRET,
         settings.SLACK_APP_TOKEN,
+        settings.SLACK_CLIENT_SECRET,
         settings.OPENAI_API_KEY,
     )
     commands = {"run": run, "migrate": migrate, "usage": usage}

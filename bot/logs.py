@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
-SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
+# Slack tokens (xoxe-: rotating tokens' refresh tokens), app tokens, API keys.
+SECRET = re.compile(r"(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
 
 
 def redact(text: str) -> str:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.answer import Conversation, Options
@@ -29,7 +31,10 @@ from bot.slack.calls import Persistence, RepeatSafely
 from bot.slack.deliveries import Deliveries
 from bot.slack.history import SlackThreads
 from bot.slack.http import dispatch
+from bot.slack.install import add_routes, install_flow
+from bot.slack.workspaces import ManyWorkspaces, OneWorkspace, Workspaces
 from bot.store import Store
+from bot.store.installations import Installations, OAuthStates
 from bot.store.live import LiveAnswers
 from bot.store.slack_calls import SlackCallLedger
 
@@ -105,17 +110,35 @@ class Bot:
             raise StartupError(
                 f"Cannot open the database at DATABASE_URL: {type(error).__name__}"
             ) from error
-        self._session = aiohttp.ClientSession()
-        # One shared session: slack_sdk otherwise opens a connection per call. Its retry
-        # on a dropped connection is kept, but not for posts: one Slack carried out
-        # would show twice (bot/slack/calls.py looks before posting again).
-        client = AsyncWebClient(
-            token=settings.SLACK_BOT_TOKEN,
-            base_url=settings.SLACK_API_URL,
-            session=self._session,
-            retry_handlers=[RepeatSafely()],
-        )
-        bot_user_id = await self._who_am_i(client)
+        self._session = session = aiohttp.ClientSession()
+
+        def slack_client(token: str | None) -> AsyncWebClient:
+            # One shared session: slack_sdk otherwise opens a connection per call. Its
+            # retry on a dropped connection is kept, but not for posts: one Slack carried
+            # out would show twice (bot/slack/calls.py looks before posting again).
+            return AsyncWebClient(
+                token=token,
+                base_url=settings.SLACK_API_URL,
+                session=session,
+                retry_handlers=[RepeatSafely()],
+            )
+
+        workspaces: Workspaces
+        install: AsyncOAuthFlow | None = None
+        if settings.oauth:
+            # Many workspaces: each installs through OAuth; its token is in the database.
+            client = slack_client(None)
+            installations = Installations(self._store)
+            install = install_flow(settings, installations, OAuthStates(self._store), client)
+            rotator = AsyncTokenRotator(
+                client_id=settings.SLACK_CLIENT_ID,
+                client_secret=settings.SLACK_CLIENT_SECRET,
+                client=client,
+            )
+            workspaces = ManyWorkspaces(installations, slack_client, rotator)
+        else:
+            client = slack_client(settings.SLACK_BOT_TOKEN)
+            workspaces = OneWorkspace(client, await self._who_am_i(client))
         self._model = ResponsesClient(
             settings.OPENAI_BASE_URL,
             settings.OPENAI_API_KEY,
@@ -134,18 +157,18 @@ class Bot:
             self._store,
             self._model,
             answer_options(settings),
-            SlackThreads(client, self._store, bot_user_id),
+            SlackThreads(workspaces, self._store),
             stops,
             live,
         )
-        panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
+        panel = AssistantPanel(self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
             conversation.answer,
             conversation.turn_away,
             max_running=settings.BOT_MAX_CONCURRENT_ANSWERS,
         )
         deliveries = Deliveries(
-            client,
+            workspaces,
             self._session,
             mode=settings.BOT_STREAM_MODE,
             interval=settings.BOT_UPDATE_INTERVAL,
@@ -160,6 +183,7 @@ class Bot:
             live, conversation, self._queue, deliveries.restore, period=lease.total_seconds() / 3
         )
         app = build_app(
+            workspaces,
             client,
             signing_secret=settings.SLACK_SIGNING_SECRET,
             socket_mode=settings.socket_mode,
@@ -169,17 +193,21 @@ class Bot:
             stops=stops,
             store=self._store,
             panel=panel,
+            install=install,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())
         # Socket Mode still listens on PORT, for /healthz: platforms check a web process.
-        await self._serve_http(None if settings.socket_mode else app, host, settings.PORT)
+        await self._serve_http(
+            None if settings.socket_mode else app, host, settings.PORT, install=install
+        )
         if settings.socket_mode:
             await self._serve_socket_mode(app, settings.SLACK_APP_TOKEN)
         self.ready = True
         log.info(
-            "bot ready: %s on port %s, stream mode %s, model %s",
+            "bot ready: %s%s on port %s, stream mode %s, model %s",
             "socket mode, /healthz" if settings.socket_mode else "HTTP",
+            ", installs through OAuth at /slack/install" if install else "",
             self.port,
             settings.BOT_STREAM_MODE,
             settings.OPENAI_MODEL,
@@ -192,8 +220,11 @@ class Bot:
         user_id = auth.get("user_id")
         return str(user_id) if user_id else None
 
-    async def _serve_http(self, app: AsyncApp | None, host: str, port: int) -> None:
-        """`/healthz`, and Slack's requests at `/slack/events` unless `app` is None."""
+    async def _serve_http(
+        self, app: AsyncApp | None, host: str, port: int, *, install: AsyncOAuthFlow | None = None
+    ) -> None:
+        """`/healthz`, Slack's requests at `/slack/events` unless `app` is None, and the
+        OAuth install flow's two pages with `install`."""
 
         async def events(request: web.Request) -> web.Response:
             assert app is not None
@@ -206,6 +237,8 @@ class Bot:
         if app is not None:
             web_app.router.add_post("/slack/events", events)
         web_app.router.add_get("/healthz", healthz)
+        if install is not None:
+            add_routes(web_app, install)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

@@ -89,12 +89,13 @@ assistant_threads = Table(
     "assistant_threads",
     metadata,
     Column("id", ID, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False, server_default=""),
     Column("channel_id", String(32), nullable=False),
     Column("thread_ts", String(32), nullable=False),
     Column("viewing_channel_id", String(32), nullable=True),
     Column("titled", Boolean, nullable=False, server_default=false()),
     Column("started_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("channel_id", "thread_ts", name="uq_assistant_threads_place"),
+    UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_assistant_threads_place"),
 )
 
 # What people wrote in a thread the bot takes part in, between two of its turns;
@@ -156,4 +157,28 @@ slack_workers = Table(
     Column("team_id", String(32), primary_key=True),
     Column("live", Integer, nullable=False),
     Column("seen_at", Float, nullable=False),
+)
+
+# The app's installation in each workspace (or, for an Enterprise Grid org-wide
+# install, in the org: `team_id` is ""), made through the OAuth flow: the bot token
+# and how to renew it, as slack_sdk's `Installation` holds them. One row per
+# workspace or org; installing again replaces it.
+installations = Table(
+    "installations",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("enterprise_id", String(32), nullable=False),  # "" outside Enterprise Grid
+    Column("team_id", String(32), nullable=False),  # "" for an org-wide install
+    Column("is_enterprise_install", Boolean, nullable=False, server_default=false()),
+    Column("installation", Text, nullable=False),  # JSON: slack_sdk's Installation.to_dict()
+    Column("installed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("enterprise_id", "team_id", name="uq_installations_place"),
+)
+
+# OAuth `state` values handed out by GET /slack/install, each good once until it expires.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )

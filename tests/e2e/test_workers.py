@@ -23,7 +23,7 @@ from tests.fakes.slack_api import FakeSlack
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 TABLES = (
     "live_answers, slack_workers, slack_calls, heard_messages, feedback, assistant_threads, "
-    "seen_messages, turns, threads, alembic_version"
+    "seen_messages, turns, threads, installations, oauth_states, alembic_version"
 )
 
 pytestmark = pytest.mark.skipif(
