@@ -20,7 +20,7 @@ from bot.slack.install import BOT_SCOPES
 from bot.store.installations import Installations
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
-from tests.e2e.harness import BotHandle, SlackReply, SlackSender, event_callback
+from tests.e2e.harness import BotHandle, SlackReply, SlackSender, SocketSender, event_callback
 from tests.e2e.payloads import mention, new_ts
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
@@ -391,3 +391,23 @@ async def test_single_workspace_mode_serves_no_install_pages(
 
 async def send(slack: SlackSender, bot: BotHandle, body: dict[str, Any]) -> SlackReply:
     return await slack.raw(bot, json.dumps(body))
+
+
+async def test_in_socket_mode_workspaces_install_through_the_same_pages_and_are_answered(
+    start_bot: StartBot,
+    browser: aiohttp.ClientSession,
+    socket: SocketSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    bot = await oauth_bot(
+        start_bot, fake_slack, SLACK_APP_TOKEN="xapp-1-A1-1-socket", SLACK_SIGNING_SECRET=""
+    )
+    token = await installed(browser, bot, fake_slack, "T2", channels=("C2",))
+    fake_model.enqueue(answer("Over the socket."))
+    top = mention("<@UBOTT2> hello", channel="C2", team="T2")
+    await socket.event(top, team_id="T2")
+    [message] = await answer_in(bot, fake_slack, "C2", top["ts"])
+    assert message.visible == "Over the socket."
+    calls = channel_calls(fake_slack, "C2")
+    assert calls and all(c.ok and c.token == token for c in calls), fake_slack.summary()

@@ -43,3 +43,14 @@ def test_ask_command_interactivity_socket_mode_and_the_assistant_view() -> None:
     assert data["settings"]["socket_mode_enabled"] is True
     assert data["features"]["bot_user"]["display_name"]
     assert data["features"]["assistant_view"]["assistant_description"]
+
+
+def test_the_install_flow_asks_for_the_manifest_s_bot_scopes() -> None:
+    from bot.slack.install import BOT_SCOPES
+
+    assert list(BOT_SCOPES) == manifest()["oauth_config"]["scopes"]["bot"]
+
+
+def test_uninstalls_and_revoked_tokens_are_subscribed() -> None:
+    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_uninstalled", "tokens_revoked"} <= events
