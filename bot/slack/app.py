@@ -211,7 +211,11 @@ def build_app(
         await ack()
         response_url = str(command.get("response_url") or "")
         org = context.enterprise_id
-        delivery = await deliveries.for_ask(turn, response_url, enterprise_id=org)
+        try:
+            delivery = await deliveries.for_ask(turn, response_url, enterprise_id=org)
+        except NotInstalled:
+            log.info("skipping a command from a workspace without the app installed")
+            return
         async with queue.intake():
             if await accept(turn, deliveries.route(response_url, enterprise_id=org)):
                 queue.submit(turn, delivery)

@@ -21,7 +21,7 @@ from bot.store.installations import Installations
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
 from tests.e2e.harness import BotHandle, SlackReply, SlackSender, SocketSender, event_callback
-from tests.e2e.payloads import mention, new_ts
+from tests.e2e.payloads import assistant_thread_started, dm, mention, new_ts
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
 
@@ -411,3 +411,42 @@ async def test_in_socket_mode_workspaces_install_through_the_same_pages_and_are_
     assert message.visible == "Over the socket."
     calls = channel_calls(fake_slack, "C2")
     assert calls and all(c.ok and c.token == token for c in calls), fake_slack.summary()
+
+
+async def test_the_panel_status_and_a_thread_s_history_use_the_workspace_s_token(
+    start_bot: StartBot,
+    browser: aiohttp.ClientSession,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    bot = await oauth_bot(start_bot, fake_slack)
+    token = await installed(browser, bot, fake_slack, "T2", channels=("C2", "D2"))
+    # The Assistant panel: greeting, prompts, title and status, all as T2's bot.
+    started = assistant_thread_started(channel="D2", team="T2")
+    panel_ts = started["assistant_thread"]["thread_ts"]
+    await slack.event(bot, started, team_id="T2")
+    fake_model.enqueue(answer("From the panel."))
+    await slack.event(bot, dm("hello panel", channel="D2", thread_ts=panel_ts, team="T2"),
+                      team_id="T2")  # fmt: skip
+    shown = await answer_in(bot, fake_slack, "D2", panel_ts, count=2)
+    assert shown[-1].visible == "From the panel."
+    panel_calls = [c for c in fake_slack.calls if c.method.startswith("assistant.threads.")]
+    assert {c.method for c in panel_calls} >= {
+        "assistant.threads.setSuggestedPrompts", "assistant.threads.setTitle",
+        "assistant.threads.setStatus",
+    }  # fmt: skip
+    assert all(c.ok and c.token == token for c in panel_calls), fake_slack.summary()
+
+    # Asked late in a thread: its earlier messages are read with T2's token.
+    parent = new_ts()
+    fake_slack.set_replies(
+        "C2", parent, [{"type": "message", "user": "U7", "text": "the build is red", "ts": parent}]
+    )
+    fake_model.enqueue(answer("Let me look."))
+    late = mention("<@UBOTT2> why?", channel="C2", thread_ts=parent, team="T2")
+    await slack.event(bot, late, team_id="T2")
+    await answer_in(bot, fake_slack, "C2", parent)
+    [replies] = fake_slack.calls_to("conversations.replies")
+    assert replies.ok and replies.token == token
+    assert "the build is red" in json.dumps(fake_model.requests[-1].json["input"])
