@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import aiohttp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.context.async_context import AsyncBoltContext
@@ -173,18 +174,22 @@ class ManyWorkspaces:
             kept = self._kept.get(key)
             if kept is not None and self._fresh(kept):
                 return kept.workspace
-            installation = await self._load(enterprise_id, team_id)
+            installation, renewed = await self._load(enterprise_id, team_id)
             if installation is None or not installation.bot_token:
                 self._forget(enterprise_id, team_id)
                 return None
-            return (await self._keep(key, installation, previous=kept)).workspace
+            return (await self._keep(key, installation, kept, renewed)).workspace
 
-    async def _load(self, enterprise_id: str | None, team_id: str | None) -> Installation | None:
+    async def _load(
+        self, enterprise_id: str | None, team_id: str | None
+    ) -> tuple[Installation | None, bool]:
+        """The installation, its token renewed first if it rotates and nears its end;
+        and False when that renewal failed (it is tried again a minute later)."""
         installation = await self._installations.async_find_installation(
             enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=not team_id
         )
         if installation is None or not installation.bot_refresh_token:
-            return installation
+            return installation, True
         try:
             renewed = await self._rotator.perform_token_rotation(
                 installation=installation,
@@ -196,18 +201,26 @@ class ManyWorkspaces:
                 enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=not team_id
             )
             if again is not None and again.bot_refresh_token != installation.bot_refresh_token:
-                return again
-            code = error.api_error.response.get("error") if error.api_error else None
+                return again, True
+            code = error.api_error.response.get("error")
             log.warning("could not renew the bot token of workspace %s (%s)", team_id, code)
-            return installation  # still good until it expires
+            return installation, False  # still good until it expires
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("could not renew the bot token of workspace %s (%s)", team_id,
+                        type(error).__name__)  # fmt: skip
+            return installation, False
         if renewed is None:
-            return installation
+            return installation, True
         await self._installations.async_save(renewed)
         log.info("renewed the bot token of workspace %s", team_id or enterprise_id)
-        return renewed
+        return renewed, True
 
     async def _keep(
-        self, key: tuple[str, str], installation: Installation, previous: _Kept | None
+        self,
+        key: tuple[str, str],
+        installation: Installation,
+        previous: _Kept | None,
+        renewed: bool,
     ) -> _Kept:
         token = installation.bot_token
         if previous is not None and previous.workspace.client.token == token:
@@ -229,6 +242,8 @@ class ManyWorkspaces:
                 tuple(installation.bot_scopes or ()),
             )
         expires_at = installation.bot_token_expires_at if installation.bot_refresh_token else None
+        if not renewed:
+            expires_at = None  # kept as it is for a minute, then renewing is tried again
         kept = _Kept(workspace, float(expires_at) if expires_at else None, time.monotonic())
         self._kept[key] = kept
         return kept

@@ -450,3 +450,24 @@ async def test_the_panel_status_and_a_thread_s_history_use_the_workspace_s_token
     [replies] = fake_slack.calls_to("conversations.replies")
     assert replies.ok and replies.token == token
     assert "the build is red" in json.dumps(fake_model.requests[-1].json["input"])
+
+
+async def test_when_a_token_cannot_be_renewed_the_current_one_answers_until_its_end(
+    start_bot: StartBot,
+    browser: aiohttp.ClientSession,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+) -> None:
+    bot = await oauth_bot(start_bot, fake_slack)
+    first = await installed(browser, bot, fake_slack, "T2", rotating=True, expires_in=600)
+    fake_slack.fail("oauth.v2.access", "internal_error")  # the renewal fails once
+    fake_model.enqueue(answer("Still here."))
+    top = mention("<@UBOTT2> hello", channel="C2", team="T2")
+    await slack.event(bot, top, team_id="T2")
+    [message] = await answer_in(bot, fake_slack, "C2", top["ts"])
+
+    assert message.visible == "Still here."
+    assert [c.outcome for c in fake_slack.calls_to("oauth.v2.access")][-1] == "internal_error"
+    calls = channel_calls(fake_slack, "C2")
+    assert calls and all(c.ok and c.token == first for c in calls), fake_slack.summary()
