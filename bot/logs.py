@@ -15,7 +15,8 @@ import logging
 import re
 from datetime import UTC, datetime
 
-SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
+# Slack tokens (xoxe-: rotating tokens' refresh tokens), app tokens, API keys.
+SECRET = re.compile(r"(xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
 
 # The libraries' loggers. Their DEBUG lines carry whole requests and responses (slack_sdk
 # logs every Web API body, Socket Mode every frame), so they stay at INFO at most even

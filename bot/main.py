@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.access import AllowLists
@@ -41,13 +43,16 @@ from bot.slack.file_reader import SlackFiles
 from bot.slack.history import SlackThreads
 from bot.slack.home import AppHome, HomeTabs
 from bot.slack.http import dispatch
+from bot.slack.install import add_routes, install_flow
 from bot.slack.people import SlackPeople
 from bot.slack.refusals import Refusals
 from bot.slack.settings_modal import SettingsModal
+from bot.slack.workspaces import ManyWorkspaces, OneWorkspace, Workspaces
 from bot.store import Store
 from bot.store.approvals import ApprovalStore
 from bot.store.channel_settings import ChannelSettingsStore
 from bot.store.health import DatabaseHealth
+from bot.store.installations import Installations, OAuthStates
 from bot.store.live import LiveAnswers
 from bot.store.opening import CannotOpen, open_store
 from bot.store.slack_calls import SlackCallLedger
@@ -151,18 +156,36 @@ class Bot:
         except CannotOpen as error:
             raise StartupError(str(error)) from error
         self._health = DatabaseHealth(self._store)
-        self._session = aiohttp.ClientSession()
-        # One shared session: slack_sdk otherwise opens a connection per call. Its retry
-        # on a dropped connection is kept, but not for posts: one Slack carried out
-        # would show twice (bot/slack/calls.py looks before posting again).
-        client = AsyncWebClient(
-            token=settings.SLACK_BOT_TOKEN,
-            base_url=settings.SLACK_API_URL,
-            session=self._session,
+        self._session = session = aiohttp.ClientSession()
+
+        def slack_client(token: str | None) -> AsyncWebClient:
+            # One shared session: slack_sdk otherwise opens a connection per call. Its
+            # retry on a dropped connection is kept, but not for posts: one Slack carried
+            # out would show twice (bot/slack/calls.py looks before posting again).
             # CountCalls first: it sees every attempt of every call, and never retries.
-            retry_handlers=[CountCalls(self.metrics.slack_call), RepeatSafely()],
-        )
-        bot_user_id = await self._who_am_i(client)
+            return AsyncWebClient(
+                token=token,
+                base_url=settings.SLACK_API_URL,
+                session=session,
+                retry_handlers=[CountCalls(self.metrics.slack_call), RepeatSafely()],
+            )
+
+        workspaces: Workspaces
+        install: AsyncOAuthFlow | None = None
+        if settings.oauth:
+            # Many workspaces: each installs through OAuth; its token is in the database.
+            client = slack_client(None)
+            installations = Installations(self._store)
+            install = install_flow(settings, installations, OAuthStates(self._store), client)
+            rotator = AsyncTokenRotator(
+                client_id=settings.SLACK_CLIENT_ID,
+                client_secret=settings.SLACK_CLIENT_SECRET,
+                client=client,
+            )
+            workspaces = ManyWorkspaces(installations, slack_client, rotator)
+        else:
+            client = slack_client(settings.SLACK_BOT_TOKEN)
+            workspaces = OneWorkspace(client, await self._who_am_i(client))
         self._model = ResponsesClient(
             settings.OPENAI_BASE_URL,
             settings.OPENAI_API_KEY,
@@ -182,19 +205,19 @@ class Bot:
         kept_settings = ChannelSettingsStore(self._store)
         channel_settings = ChannelSettings(kept_settings)
         budgets = daily_budgets(settings, UsageStore(self._store))
-        approvals = Approvals(ApprovalStore(self._store), SlackApprovalDesk(client))
+        approvals = Approvals(ApprovalStore(self._store), SlackApprovalDesk(workspaces))
         conversation = Conversation(
             self._store,
             self._model,
             options,
-            SlackThreads(client, self._store, bot_user_id),
+            SlackThreads(workspaces, self._store),
             stops,
             live,
-            files=SlackFiles(client, self._session, settings.SLACK_API_URL),
+            files=SlackFiles(workspaces, self._session, settings.SLACK_API_URL),
             # Asked in this order once per turn, before the model: who may ask, with which
             # parameters (later policies see what the ones before admitted), how much.
             policy=Policies(allow_lists(settings), channel_settings, budgets),
-            time_zones=SlackPeople(client),
+            time_zones=SlackPeople(workspaces),
             approvals=approvals,
             recorder=self.metrics,
         )
@@ -208,14 +231,14 @@ class Bot:
             admins=names(settings.BOT_ADMINS),
             channel_settings=kept_settings.of_workspace,
         )
-        panel = AssistantPanel(client, self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
+        panel = AssistantPanel(self._store, read_prompts(settings.BOT_SUGGESTED_PROMPTS))
         self._queue = TurnQueue(
             conversation.answer,
             conversation.turn_away,
             max_running=settings.BOT_MAX_CONCURRENT_ANSWERS,
         )
         deliveries = Deliveries(
-            client,
+            workspaces,
             self._session,
             mode=settings.BOT_STREAM_MODE,
             interval=settings.BOT_UPDATE_INTERVAL,
@@ -230,6 +253,7 @@ class Bot:
             live, conversation, self._queue, deliveries.restore, period=lease.total_seconds() / 3
         )
         app = build_app(
+            workspaces,
             client,
             signing_secret=settings.SLACK_SIGNING_SECRET,
             socket_mode=settings.socket_mode,
@@ -241,21 +265,26 @@ class Bot:
             panel=panel,
             settings_modal=settings_modal,
             home=HomeTabs(
-                home=home.show, messages=lambda opened: panel.messages_opened(opened.event)
+                home=home.show,
+                messages=lambda opened: panel.messages_opened(opened.event, opened.client),
             ),
             approvals=approvals,
+            install=install,
         )
         self._housekeeping = asyncio.create_task(self._forget_old_rows())
         self._resumer = asyncio.create_task(resumer.run())
         self._approvals = asyncio.create_task(approvals.run())
         # Socket Mode still listens on PORT, for /healthz: platforms check a web process.
-        await self._serve_http(None if settings.socket_mode else app, host, settings.PORT)
+        await self._serve_http(
+            None if settings.socket_mode else app, host, settings.PORT, install=install
+        )
         if settings.socket_mode:
             await self._serve_socket_mode(app, settings.SLACK_APP_TOKEN)
         self.ready = True
         log.info(
-            "bot ready: %s on port %s, stream mode %s, model %s",
+            "bot ready: %s%s on port %s, stream mode %s, model %s",
             "socket mode, /healthz and /metrics" if settings.socket_mode else "HTTP",
+            ", installs through OAuth at /slack/install" if install else "",
             self.port,
             settings.BOT_STREAM_MODE,
             settings.OPENAI_MODEL,
@@ -278,9 +307,11 @@ class Bot:
         user_id = auth.get("user_id")
         return str(user_id) if user_id else None
 
-    async def _serve_http(self, app: AsyncApp | None, host: str, port: int) -> None:
-        """`/healthz`, `/metrics`, and Slack's requests at `/slack/events` unless `app` is
-        None."""
+    async def _serve_http(
+        self, app: AsyncApp | None, host: str, port: int, *, install: AsyncOAuthFlow | None = None
+    ) -> None:
+        """`/healthz`, `/metrics`, Slack's requests at `/slack/events` unless `app` is None,
+        and the OAuth install flow's two pages with `install`."""
 
         async def events(request: web.Request) -> web.Response:
             assert app is not None
@@ -302,6 +333,8 @@ class Bot:
             web_app.router.add_post("/slack/events", events)
         web_app.router.add_get("/healthz", healthz)
         web_app.router.add_get("/metrics", metrics)
+        if install is not None:
+            add_routes(web_app, install)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.conversation.answer import Conversation, turn_of
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 # Builds the delivery of a taken-over answer from its turn, its route (how it is
 # delivered) and its place (where it is shown); None when it cannot be delivered.
-Restore = Callable[[Turn, dict[str, Any], dict[str, Any]], Delivery | None]
+# It may need I/O (e.g. to find the workspace's Slack token).
+Restore = Callable[[Turn, dict[str, Any], dict[str, Any]], Awaitable[Delivery | None]]
 
 
 class Resumer:
@@ -57,14 +58,16 @@ class Resumer:
             await self._live.renew(set(self._conversation.holding))
         taken = await self._live.take_over()
         for row in taken:
-            self._finish(row)
+            await self._finish(row)
         if taken:
             log.info("took over %d unfinished answer(s)", len(taken))
         return len(taken)
 
-    def _finish(self, row: LiveRow) -> None:
+    async def _finish(self, row: LiveRow) -> None:
         turn = turn_of(row)
-        delivery = self._restore(turn, row.turn.get("route") or {}, row.progress.get("place") or {})
+        delivery = await self._restore(
+            turn, row.turn.get("route") or {}, row.progress.get("place") or {}
+        )
         if delivery is None:
             log.warning("an unfinished answer cannot be delivered from here; dropping it")
             self._queue.spawn(self._live.drop(row.key))

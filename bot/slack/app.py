@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -29,12 +30,14 @@ from bot.slack.home import HomeTabs
 from bot.slack.payloads import (
     heard_from_event,
     revision_from_event,
+    team_of,
     turn_from_command,
     turn_from_event,
 )
 from bot.slack.press import Press
 from bot.slack.settings_modal import SettingsModal
 from bot.slack.settings_modal import register as register_settings
+from bot.slack.workspaces import NotInstalled, WorkspaceAuthorize, Workspaces
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ class _QuietTokenNotice(logging.Filter):
 
 
 def build_app(
+    workspaces: Workspaces,
     client: AsyncWebClient,
     *,
     signing_secret: str,
@@ -72,25 +76,39 @@ def build_app(
     settings_modal: SettingsModal | None = None,
     home: HomeTabs | None = None,
     approvals: Approvals | None = None,
+    install: AsyncOAuthFlow | None = None,
 ) -> AsyncApp:
+    """The app; with `install` (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET), for many
+    workspaces: each request is authorized by its workspace's installation, and
+    `client` (the app's own, with no token) serves the OAuth flow."""
     bolt_log = logging.getLogger("bot.slack.bolt")
     bolt_log.addFilter(_QuietTokenNotice())
     if not any(isinstance(f, NoBodies) for f in bolt_log.filters):
         bolt_log.addFilter(NoBodies())  # bolt's loggers copy these filters: no request bodies
+    many: dict[str, Any] = {}
+    if install is not None:
+        many = {"oauth_flow": install, "authorize": WorkspaceAuthorize(workspaces)}
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
         # Socket Mode frames come over an authenticated socket, not signed HTTP.
         request_verification_enabled=not socket_mode,
         logger=bolt_log,
+        **many,
     )
 
     async def on_turn_event(body: dict[str, Any], context: AsyncBoltContext) -> None:
         turn = turn_from_event(body, context.bot_user_id)
         if turn is not None:
+            org = context.enterprise_id
+            try:
+                delivery = await deliveries.in_thread(turn, enterprise_id=org)
+            except NotInstalled:
+                log.info("skipping a message from a workspace without the app installed")
+                return
             async with queue.intake():
-                if await accept(turn, deliveries.route()):
-                    queue.submit(turn, deliveries.in_thread(turn))
+                if await accept(turn, deliveries.route(enterprise_id=org)):
+                    queue.submit(turn, delivery)
                 else:
                     log.info("skipping a message already taken on")
             return
@@ -116,12 +134,34 @@ def build_app(
     app.event("message")(on_turn_event)
 
     @app.event("assistant_thread_started")
-    async def on_assistant_thread(event: dict[str, Any]) -> None:
-        await panel.thread_started(event)
+    async def on_assistant_thread(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        team_id = team_of(body)
+        client = await workspaces.client_for(team_id, context.enterprise_id)
+        await panel.thread_started(team_id, event, client)
 
     @app.event("assistant_thread_context_changed")
-    async def on_assistant_context(event: dict[str, Any]) -> None:
-        await panel.context_changed(event)
+    async def on_assistant_context(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await panel.context_changed(team_of(body), event)
+
+    if install is not None:
+
+        @app.event("app_uninstalled")
+        async def on_uninstalled(context: AsyncBoltContext) -> None:
+            await workspaces.uninstalled(
+                context.team_id, context.enterprise_id, org_wide=bool(context.is_enterprise_install)
+            )
+
+        @app.event("tokens_revoked")
+        async def on_tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+            tokens = event.get("tokens")
+            if isinstance(tokens, dict) and tokens.get("bot"):  # user tokens: none are kept
+                await workspaces.uninstalled(
+                    context.team_id,
+                    context.enterprise_id,
+                    org_wide=bool(context.is_enterprise_install),
+                )
 
     if home is not None:
 
@@ -182,16 +222,22 @@ def build_app(
         await press.tell(client, "Thanks for the feedback!")
 
     @app.command("/ask")
-    async def on_ask(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_ask(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         turn = turn_from_command(command)
         if not turn.text:
             await ack(text=notices.ASK_USAGE, response_type="ephemeral")  # the asker alone
             return
         await ack()
         response_url = str(command.get("response_url") or "")
+        org = context.enterprise_id
+        try:
+            delivery = await deliveries.for_ask(turn, response_url, enterprise_id=org)
+        except NotInstalled:
+            log.info("skipping a command from a workspace without the app installed")
+            return
         async with queue.intake():
-            if await accept(turn, deliveries.route(response_url)):
-                queue.submit(turn, deliveries.for_ask(turn, response_url))
+            if await accept(turn, deliveries.route(response_url, enterprise_id=org)):
+                queue.submit(turn, delivery)
 
     if settings_modal is not None:
         register_settings(app, settings_modal)

@@ -6,22 +6,23 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.approvals import Approval
 from bot.slack import approval_blocks
 from bot.slack.calls import SIDE_CALL_ERRORS, slack_error
+from bot.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
 
 class SlackApprovalDesk:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
+    def __init__(self, workspaces: Workspaces) -> None:
+        self._workspaces = workspaces  # each approval is shown with its workspace's token
 
     async def ask(self, approval: Approval) -> dict[str, Any]:
         try:
-            response = await self._client.chat_postMessage(
+            client = await self._workspaces.client_for(approval.team_id)
+            response = await client.chat_postMessage(
                 channel=approval.channel_id,
                 thread_ts=approval.thread_ts,
                 **approval_blocks.prompt(approval),
@@ -38,6 +39,7 @@ class SlackApprovalDesk:
         ts = place.get("ts")
         if not isinstance(ts, str):
             return
-        await self._client.chat_update(
+        client = await self._workspaces.client_for(approval.team_id)
+        await client.chat_update(
             channel=approval.channel_id, ts=ts, **approval_blocks.settled(approval, outcome, by)
         )

@@ -49,6 +49,7 @@ def listen(
             await press.tell(client, notices.APPROVAL_ALREADY)
         elif decided.turn is not None:
             turn = decided.turn
+            delivery = await deliveries.in_thread(turn)
             async with queue.intake():
                 if await accept(turn, deliveries.route()):
-                    queue.submit(turn, deliveries.in_thread(turn))
+                    queue.submit(turn, delivery)

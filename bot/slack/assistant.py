@@ -70,14 +70,15 @@ class Status:
 
 
 class AssistantPanel:
-    def __init__(
-        self, client: AsyncWebClient, store: Store, prompts: tuple[tuple[str, str], ...]
-    ) -> None:
-        self._client = client
+    """Each call goes out with the client of the workspace it is for, handed in."""
+
+    def __init__(self, store: Store, prompts: tuple[tuple[str, str], ...]) -> None:
         self._store = store
         self._prompts = prompts
 
-    async def thread_started(self, event: dict[str, Any]) -> None:
+    async def thread_started(
+        self, team_id: str, event: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         thread = event.get("assistant_thread")
         if not isinstance(thread, dict):
             return
@@ -87,11 +88,11 @@ class AssistantPanel:
         context = thread.get("context")
         viewing = context.get("channel_id") if isinstance(context, dict) else None
         await self._store.assistant_thread_started(
-            channel, thread_ts, viewing if isinstance(viewing, str) else None
+            team_id, channel, thread_ts, viewing if isinstance(viewing, str) else None
         )
         try:
-            await self._client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GREETING)
-            await self._client.assistant_threads_setSuggestedPrompts(
+            await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=GREETING)
+            await client.assistant_threads_setSuggestedPrompts(
                 channel_id=channel,
                 thread_ts=thread_ts,
                 prompts=[{"title": t, "message": m} for t, m in self._prompts],
@@ -99,7 +100,7 @@ class AssistantPanel:
         except SIDE_CALL_ERRORS as error:
             log.warning("could not greet a new assistant thread (%s)", type(error).__name__)
 
-    async def messages_opened(self, event: dict[str, Any]) -> None:
+    async def messages_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
         """Slack's agent experience (`agent_view`): someone opened their DM with the bot
         (`app_home_opened`, tab "messages"). Its prompts are set for the DM as a whole:
         with a `thread_ts`, Slack drops the call without a word for an agent app."""
@@ -107,14 +108,14 @@ class AssistantPanel:
         if not isinstance(channel, str) or not channel.startswith("D"):
             return
         try:
-            await self._client.assistant_threads_setSuggestedPrompts(
+            await client.assistant_threads_setSuggestedPrompts(
                 channel_id=channel,
                 prompts=[{"title": t, "message": m} for t, m in self._prompts],
             )
         except SIDE_CALL_ERRORS as error:
             log.info("could not suggest prompts (%s)", type(error).__name__)
 
-    async def context_changed(self, event: dict[str, Any]) -> None:
+    async def context_changed(self, team_id: str, event: dict[str, Any]) -> None:
         thread = event.get("assistant_thread")
         if not isinstance(thread, dict):
             return
@@ -123,22 +124,22 @@ class AssistantPanel:
         viewing = context.get("channel_id") if isinstance(context, dict) else None
         if isinstance(channel, str) and isinstance(thread_ts, str):
             await self._store.assistant_viewing(
-                channel, thread_ts, viewing if isinstance(viewing, str) else None
+                team_id, channel, thread_ts, viewing if isinstance(viewing, str) else None
             )
 
-    async def begin(self, turn: Turn) -> Status | None:
+    async def begin(self, turn: Turn, client: AsyncWebClient) -> Status | None:
         """For a turn in an Assistant thread: title it (once) and return its status line."""
         if not turn.channel_id.startswith("D"):
             return None
-        found = await self._store.assistant_thread(turn.channel_id, turn.thread_ts)
+        found = await self._store.assistant_thread(*turn.thread)
         if found is None:
             return None
         if not found[1]:
             try:
-                await self._client.assistant_threads_setTitle(
+                await client.assistant_threads_setTitle(
                     channel_id=turn.channel_id, thread_ts=turn.thread_ts, title=title_of(turn.text)
                 )
-                await self._store.assistant_titled(turn.channel_id, turn.thread_ts)
+                await self._store.assistant_titled(*turn.thread)
             except SIDE_CALL_ERRORS as error:
                 log.info("could not title the assistant thread (%s)", type(error).__name__)
-        return Status(self._client, turn.channel_id, turn.thread_ts)
+        return Status(client, turn.channel_id, turn.thread_ts)

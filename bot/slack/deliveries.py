@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import aiohttp
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation.delivery import Delivery
 from bot.conversation.turn import Turn
@@ -17,6 +17,9 @@ from bot.slack.native_delivery import NativeDelivery
 from bot.slack.private_delivery import PrivateDelivery
 from bot.slack.thread_writer import ThreadWriter
 from bot.slack.update_delivery import UpdateDelivery
+from bot.slack.workspaces import NotInstalled, Workspaces
+
+log = logging.getLogger(__name__)
 
 MAX_QUESTION_IN_HEADER = 2_500  # a section block holds 3,000
 
@@ -29,9 +32,11 @@ def ask_header(turn: Turn) -> str:
 
 
 class Deliveries:
+    """Each answer is delivered with its workspace's client (`Workspaces.client_for`)."""
+
     def __init__(
         self,
-        client: AsyncWebClient,
+        workspaces: Workspaces,
         session: aiohttp.ClientSession,
         *,
         mode: str,
@@ -40,7 +45,7 @@ class Deliveries:
         final_write: Persistence = FINAL_WRITES,
         budget: SlackBudget | None = None,
     ) -> None:
-        self._client = client
+        self._workspaces = workspaces
         self._session = session
         self._mode = mode
         self._interval = interval
@@ -48,10 +53,19 @@ class Deliveries:
         self._final_write = final_write  # how long a final write is tried
         self._budget = budget or SlackBudget(MemoryLedger())  # shared by every answer
 
-    def in_thread(self, turn: Turn, ts: str | None = None, mode: str | None = None) -> Delivery:
-        """The answer in the turn's thread; with `ts`, finishing a message already there."""
+    async def in_thread(
+        self,
+        turn: Turn,
+        ts: str | None = None,
+        mode: str | None = None,
+        *,
+        enterprise_id: str | None = None,
+    ) -> Delivery:
+        """The answer in the turn's thread; with `ts`, finishing a message already there.
+        NotInstalled when the workspace has no installation."""
+        client = await self._workspaces.client_for(turn.team_id, enterprise_id)
         writer = ThreadWriter(
-            self._client,
+            client,
             turn.channel_id,
             turn.thread_ts,
             key=turn.key,
@@ -63,12 +77,12 @@ class Deliveries:
         panel = self._panel
 
         async def status() -> Status | None:
-            return await panel.begin(turn) if panel is not None else None
+            return await panel.begin(turn, client) if panel is not None else None
 
         stop = buttons.stop_block(turn.key, turn.user_id)
         if (mode or self._mode) == "native":
             return NativeDelivery(
-                self._client,
+                client,
                 writer,
                 self._interval,
                 recipient_user_id=turn.user_id,
@@ -79,11 +93,19 @@ class Deliveries:
             )
         return UpdateDelivery(writer, self._interval, stop=stop, status=status, ts=ts)
 
-    def for_ask(self, turn: Turn, response_url: str, ts: str | None = None) -> Delivery:
+    async def for_ask(
+        self,
+        turn: Turn,
+        response_url: str,
+        ts: str | None = None,
+        *,
+        enterprise_id: str | None = None,
+    ) -> Delivery:
         """/ask answers in the channel as a new message, or privately where it may not post."""
         header = ask_header(turn)
+        client = await self._workspaces.client_for(turn.team_id, enterprise_id)
         writer = ThreadWriter(
-            self._client,
+            client,
             turn.channel_id,
             None,
             header=header,
@@ -106,22 +128,36 @@ class Deliveries:
             return None
         return PrivateDelivery(self._session, response_url, ask_header(turn))
 
-    def route(self, response_url: str | None = None) -> dict[str, Any]:
+    def route(
+        self, response_url: str | None = None, *, enterprise_id: str | None = None
+    ) -> dict[str, Any]:
         """How a turn's answer is delivered, as kept with the turn: in its thread, or as
-        /ask's answer (with the command's response_url for the private fallback)."""
+        /ask's answer (with the command's response_url for the private fallback); and
+        the Enterprise Grid org it came through, to find its workspace's token again."""
+        org = {"enterprise_id": enterprise_id} if enterprise_id else {}
         if response_url is None:
-            return {"via": "thread", "mode": self._mode}
-        return {"via": "ask", "response_url": response_url}
+            return {"via": "thread", "mode": self._mode, **org}
+        return {"via": "ask", "response_url": response_url, **org}
 
-    def restore(self, turn: Turn, route: dict[str, Any], place: dict[str, Any]) -> Delivery | None:
-        """The delivery of an answer another process began, finishing the same message."""
+    async def restore(
+        self, turn: Turn, route: dict[str, Any], place: dict[str, Any]
+    ) -> Delivery | None:
+        """The delivery of an answer another process began, finishing the same message;
+        None where it cannot go (the workspace uninstalled the app, say)."""
         ts = place.get("ts") if isinstance(place.get("ts"), str) else None
-        if route.get("via") == "thread":
-            mode = route.get("mode")
-            return self.in_thread(turn, ts, mode if isinstance(mode, str) else None)
-        if route.get("via") == "ask":
-            response_url = str(route.get("response_url") or "")
-            if place.get("private"):
-                return self._private(turn, response_url)
-            return self.for_ask(turn, response_url, ts)
+        org = route.get("enterprise_id")
+        enterprise_id = org if isinstance(org, str) and org else None
+        try:
+            if route.get("via") == "thread":
+                mode = route.get("mode")
+                return await self.in_thread(
+                    turn, ts, mode if isinstance(mode, str) else None, enterprise_id=enterprise_id
+                )
+            if route.get("via") == "ask":
+                response_url = str(route.get("response_url") or "")
+                if place.get("private"):
+                    return self._private(turn, response_url)
+                return await self.for_ask(turn, response_url, ts, enterprise_id=enterprise_id)
+        except NotInstalled:
+            log.info("an answer's workspace no longer has the app installed")
         return None  # e.g. the console's: no one to deliver to

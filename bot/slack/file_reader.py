@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
 from bot.conversation import files
@@ -20,6 +19,7 @@ from bot.conversation.file_reading import Unreadable
 from bot.conversation.files import FileRef
 from bot.conversation.turn import Turn
 from bot.slack.file_refs import file_of, on_file_host
+from bot.slack.workspaces import NotInstalled, Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ class SlackFiles:
     """Reads a turn's files from Slack (the core's `FileReader`)."""
 
     def __init__(
-        self, client: AsyncWebClient, session: aiohttp.ClientSession, api_url: str
+        self, workspaces: Workspaces, session: aiohttp.ClientSession, api_url: str
     ) -> None:
-        self._client = client
+        self._workspaces = workspaces  # each turn's files are read with its workspace's token
         self._session = session
         self._api_url = api_url
 
@@ -63,7 +63,11 @@ class SlackFiles:
         """`files.info` for a file that came without its details; only a file shared in
         the turn's conversation is read."""
         try:
-            response = await self._client.files_info(file=file.id)
+            client = await self._workspaces.client_for(turn.team_id)
+        except NotInstalled:
+            raise Unreadable(files.NO_ACCESS) from None
+        try:
+            response = await client.files_info(file=file.id)
         except SlackApiError as error:
             code = str(error.response.get("error", ""))
             log.info("files.info refused a file (%s)", code or "unknown")
@@ -78,7 +82,11 @@ class SlackFiles:
         return ref
 
     async def fetch(self, turn: Turn, file: FileRef, max_bytes: int) -> bytes:
-        url, token = file.url, self._client.token
+        try:
+            client = await self._workspaces.client_for(turn.team_id)
+        except NotInstalled:
+            raise Unreadable(files.NO_ACCESS) from None
+        url, token = file.url, client.token
         if not token:
             raise Unreadable(files.NO_ACCESS)
         for _ in range(MAX_REDIRECTS + 1):

@@ -25,6 +25,7 @@ from bot.render.mrkdwn import to_mrkdwn
 from bot.slack.blocks import preview
 from bot.slack.calls import SIDE_CALL_ERRORS
 from bot.slack.payloads import strip_mention
+from bot.slack.workspaces import Workspaces
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -113,16 +114,15 @@ def _ts(message: dict[str, Any]) -> float:
 class SlackThreads:
     """What Slack knows of a thread beyond the turn: its history and where the user is."""
 
-    def __init__(self, client: AsyncWebClient, store: Store, bot_user_id: str | None) -> None:
-        self._client = client
+    def __init__(self, workspaces: Workspaces, store: Store) -> None:
+        self._workspaces = workspaces
         self._store = store
-        self._bot_user_id = bot_user_id
 
     async def surroundings(self, turn: Turn) -> str:
         """In the Assistant panel: the channel the user has open beside it."""
         if turn.one_off or not turn.channel_id.startswith("D"):
             return ""
-        found = await self._store.assistant_thread(turn.channel_id, turn.thread_ts)
+        found = await self._store.assistant_thread(*turn.thread)
         if found is None or not found[0]:
             return ""
         return f"(The user is currently viewing the Slack channel <#{found[0]}>.)"
@@ -130,14 +130,18 @@ class SlackThreads:
     async def earlier(self, turn: Turn) -> tuple[Said, ...]:
         if turn.one_off:
             return ()
-        messages = await self._recent(turn)
-        own = [m for m in messages if self._bot_user_id and m.get("user") == self._bot_user_id]
+        workspace = await self._workspaces.find(turn.team_id)
+        if workspace is None:  # uninstalled since: nothing can be read
+            return ()
+        bot_user_id = workspace.bot_user_id
+        messages = await self._recent(workspace.client, turn)
+        own = [m for m in messages if bot_user_id and m.get("user") == bot_user_id]
         if any(markdown_text(m) is None for m in own):
             answers = await self._store.answers_in(*turn.thread)
-            messages = whole_answers(messages, answers, self._bot_user_id)
-        return recent_said(messages, before_ts=turn.message_ts, bot_user_id=self._bot_user_id)
+            messages = whole_answers(messages, answers, bot_user_id)
+        return recent_said(messages, before_ts=turn.message_ts, bot_user_id=bot_user_id)
 
-    async def _recent(self, turn: Turn) -> list[dict[str, Any]]:
+    async def _recent(self, client: AsyncWebClient, turn: Turn) -> list[dict[str, Any]]:
         """The thread's messages before the turn's, read a page at a time from the recent
         end going back, until there are enough; bounded, and what was read is used if
         Slack stops answering (a rate limit: one call a minute for some apps).
@@ -149,7 +153,7 @@ class SlackThreads:
         latest, cursor = turn.message_ts, ""
         for _ in range(MAX_PAGES):
             try:
-                response = await self._client.conversations_replies(
+                response = await client.conversations_replies(
                     channel=turn.channel_id,
                     ts=turn.thread_ts,
                     latest=latest,

@@ -24,7 +24,21 @@ def strip_mention(text: str, bot_user_id: str | None) -> str:
 
 
 def _team(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """The workspace the bot answers in: the one whose installation the event came
+    through (`authorizations`), not the sender's (in a Slack Connect channel it may
+    be another); for an org-wide install (no team there), the event's workspace."""
+    authorizations = body.get("authorizations")
+    if isinstance(authorizations, list) and authorizations and isinstance(authorizations[0], dict):
+        team = authorizations[0].get("team_id")
+        if isinstance(team, str) and team:
+            return team
     return str(body.get("team_id") or event.get("team") or "")
+
+
+def team_of(body: dict[str, Any]) -> str:
+    """The workspace of an event's body (see `_team`)."""
+    event = body.get("event")
+    return _team(body, event if isinstance(event, dict) else {})
 
 
 def is_from_a_person(event: dict[str, Any], bot_user_id: str | None) -> bool:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import time
 
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot.slack.calls import SIDE_CALL_ERRORS
+from bot.slack.workspaces import Workspaces
 
 log = logging.getLogger(__name__)
 
@@ -17,8 +16,8 @@ MAX_REMEMBERED = 10_000
 
 
 class SlackPeople:
-    def __init__(self, client: AsyncWebClient) -> None:
-        self._client = client
+    def __init__(self, workspaces: Workspaces) -> None:
+        self._workspaces = workspaces  # each person is looked up with their workspace's token
         self._zones: dict[tuple[str, str], tuple[float, str]] = {}
 
     async def time_zone(self, team_id: str, user_id: str) -> str:
@@ -28,7 +27,8 @@ class SlackPeople:
         if found is not None and time.monotonic() - found[0] < REMEMBERED:
             return found[1]
         try:
-            response = await self._client.users_info(user=user_id)
+            client = await self._workspaces.client_for(team_id)
+            response = await client.users_info(user=user_id)
         except SIDE_CALL_ERRORS as error:
             log.info("could not read a user's time zone (%s)", type(error).__name__)
             return ""

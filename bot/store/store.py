@@ -380,50 +380,47 @@ class Store:
     # Assistant panel threads ----------------------------------------------------------
 
     async def assistant_thread_started(
-        self, channel_id: str, thread_ts: str, viewing_channel_id: str | None
+        self, team_id: str, channel_id: str, thread_ts: str, viewing_channel_id: str | None
     ) -> None:
         await self._db.transaction(
-            lambda conn: _start_assistant_thread(conn, channel_id, thread_ts, viewing_channel_id)
+            lambda conn: _start_assistant_thread(
+                conn, team_id, channel_id, thread_ts, viewing_channel_id
+            )
         )
 
-    async def assistant_viewing(self, channel_id: str, thread_ts: str, viewing: str | None) -> None:
+    async def assistant_viewing(
+        self, team_id: str, channel_id: str, thread_ts: str, viewing: str | None
+    ) -> None:
         def work(conn: Connection) -> None:
-            _start_assistant_thread(conn, channel_id, thread_ts, viewing)
+            _start_assistant_thread(conn, team_id, channel_id, thread_ts, viewing)
             conn.execute(
                 update(assistant_threads)
-                .where(
-                    assistant_threads.c.channel_id == channel_id,
-                    assistant_threads.c.thread_ts == thread_ts,
-                )
+                .where(*_assistant_place(team_id, channel_id, thread_ts))
                 .values(viewing_channel_id=viewing)
             )
 
         await self._db.transaction(work)
 
     async def assistant_thread(
-        self, channel_id: str, thread_ts: str
+        self, team_id: str, channel_id: str, thread_ts: str
     ) -> tuple[str | None, bool] | None:
         """(the channel the user views, whether the thread has its title) or None."""
 
         def work(conn: Connection) -> tuple[str | None, bool] | None:
             row = conn.execute(
                 select(assistant_threads.c.viewing_channel_id, assistant_threads.c.titled).where(
-                    assistant_threads.c.channel_id == channel_id,
-                    assistant_threads.c.thread_ts == thread_ts,
+                    *_assistant_place(team_id, channel_id, thread_ts)
                 )
             ).first()
             return None if row is None else (row[0], bool(row[1]))
 
         return await self._db.transaction(work)
 
-    async def assistant_titled(self, channel_id: str, thread_ts: str) -> None:
+    async def assistant_titled(self, team_id: str, channel_id: str, thread_ts: str) -> None:
         await self._db.transaction(
             lambda conn: conn.execute(
                 update(assistant_threads)
-                .where(
-                    assistant_threads.c.channel_id == channel_id,
-                    assistant_threads.c.thread_ts == thread_ts,
-                )
+                .where(*_assistant_place(team_id, channel_id, thread_ts))
                 .values(titled=True)
             )
         )
@@ -575,12 +572,21 @@ def _files(kept: str | None) -> tuple[dict[str, Any], ...]:
     return tuple(f for f in found if isinstance(f, dict)) if isinstance(found, list) else ()
 
 
+def _assistant_place(team_id: str, channel_id: str, thread_ts: str) -> tuple[Any, ...]:
+    return (
+        assistant_threads.c.team_id == team_id,
+        assistant_threads.c.channel_id == channel_id,
+        assistant_threads.c.thread_ts == thread_ts,
+    )
+
+
 def _start_assistant_thread(
-    conn: Connection, channel_id: str, thread_ts: str, viewing: str | None
+    conn: Connection, team_id: str, channel_id: str, thread_ts: str, viewing: str | None
 ) -> None:
     conn.execute(
         insert_into(conn, assistant_threads)
         .values(
+            team_id=team_id,
             channel_id=channel_id,
             thread_ts=thread_ts,
             viewing_channel_id=viewing,

@@ -91,12 +91,13 @@ assistant_threads = Table(
     "assistant_threads",
     metadata,
     Column("id", ID, primary_key=True, autoincrement=True),
+    Column("team_id", String(32), nullable=False, server_default=""),
     Column("channel_id", String(32), nullable=False),
     Column("thread_ts", String(32), nullable=False),
     Column("viewing_channel_id", String(32), nullable=True),
     Column("titled", Boolean, nullable=False, server_default=false()),
     Column("started_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("channel_id", "thread_ts", name="uq_assistant_threads_place"),
+    UniqueConstraint("team_id", "channel_id", "thread_ts", name="uq_assistant_threads_place"),
 )
 
 # What people wrote in a thread the bot takes part in, between two of its turns;
@@ -214,5 +215,30 @@ approvals = Table(
     Column("about", Text, nullable=False),
     Column("place", Text, nullable=False, server_default="{}"),  # JSON: the prompt's ts
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+
+# The app's installation in each workspace (or, for an Enterprise Grid org-wide
+# install, in the org: `team_id` is ""), made through the OAuth flow: the bot token
+# and how to renew it, as slack_sdk's `Installation` holds them. One row per
+# workspace or org; installing again replaces it.
+installations = Table(
+    "installations",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("enterprise_id", String(32), nullable=False),  # "" outside Enterprise Grid
+    Column("team_id", String(32), nullable=False),  # "" for an org-wide install
+    Column("is_enterprise_install", Boolean, nullable=False, server_default=false()),
+    Column("installation", Text, nullable=False),  # JSON: slack_sdk's Installation.to_dict()
+    Column("installed_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("enterprise_id", "team_id", name="uq_installations_place"),
+)
+
+# OAuth `state` values handed out by GET /slack/install, each good once until it expires.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )

@@ -242,7 +242,7 @@ async def test_the_channel_the_user_views_reaches_the_next_request(
         # Slack sends the change when the user switches channels, well before the
         # next question; here the question must wait until the bot has taken it in.
         async def taken_in() -> bool:
-            found = await store_of(bot).assistant_thread("D3", thread_ts)
+            found = await store_of(bot).assistant_thread("T1", "D3", thread_ts)
             return found is not None and found[0] == channel
 
         await until(taken_in, f"the panel to know the user views {channel}")

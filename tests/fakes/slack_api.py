@@ -24,6 +24,11 @@ out an upload URL on the same port, the bytes are POSTed there, and
 (`uploads`, `thread_files`). Faults for the upload URL itself are injected as method
 `upload`.
 
+Installing in many workspaces (opt-in, `installs`, see `slack_oauth.py`): Slack's
+authorize page at `/oauth/v2/authorize`, `oauth.v2.access` (code exchange and
+token refresh), and once a workspace is added (`add_workspace`), every call's
+token checked: each workspace's own, or the call fails as Slack's would.
+
 It is also Socket Mode's server: `apps.connections.open` (app token only) hands
 out a `ws://` URL on the same port, where the fake says `hello` as Slack does,
 pushes envelopes (`socket_send`) and records what the app sends back
@@ -46,6 +51,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from tests.fakes.slack_files import FakeFiles
+from tests.fakes.slack_oauth import FakeInstalls, FakeWorkspace, token_in
 
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
@@ -97,6 +103,11 @@ class Call:
         """True when the call was answered with `ok: true`."""
         return self.outcome == "ok"
 
+    @property
+    def token(self) -> str:
+        """The token the call carried ("" for none)."""
+        return token_in(self.headers, self.args)
+
 
 @dataclass
 class Message:
@@ -110,6 +121,8 @@ class Message:
     metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as posted
     history: list[str] = field(default_factory=list)  # every visible version, oldest first
     created_by: str = "chat.postMessage"
+    team: str = TEAM_ID  # the workspace whose token posted it
+    user: str = BOT_USER_ID  # the bot user there
     streaming: bool = False
     stopped: bool = False
     deleted: bool = False
@@ -249,6 +262,9 @@ class FakeSlack:
         self._ticket_ids = itertools.count(1)
         # Files people attached, served on this server (see slack_files.py).
         self.files = FakeFiles(lambda: self.url.removesuffix("/api/"), self._changed.set)
+        # Installs in many workspaces: nothing changes until a workspace is added.
+        self.installs = FakeInstalls()
+        self._caller: FakeWorkspace | None = None  # the workspace of the call being answered
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -260,6 +276,7 @@ class FakeSlack:
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_get("/socket-mode/link", self._handle_socket)
         app.router.add_get("/files-pri/{owner}/{tail:.*}", self.files.serve)
+        app.router.add_get("/oauth/v2/authorize", self._handle_authorize)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -288,7 +305,17 @@ class FakeSlack:
             raise RuntimeError("FakeSlack is not started")
         return f"http://127.0.0.1:{self._port}/response_url/{token}"
 
+    @property
+    def authorize_url(self) -> str:
+        """Slack's authorize page (beside `/api/`, as slack.com/oauth/v2/authorize is)."""
+        return self.url.removesuffix("api/") + "oauth/v2/authorize"
+
     # -- scripting ---------------------------------------------------------
+
+    def add_workspace(self, team_id: str, **options: Any) -> FakeWorkspace:
+        """A workspace the app can be installed in (see `FakeInstalls.add`). From the
+        first one on, every call's token must be one the fake issued."""
+        return self.installs.add(team_id, **options)
 
     def set_replies(self, channel: str, thread_ts: str, messages: list[dict[str, Any]]) -> None:
         """Script what `conversations.replies` returns for that thread."""
@@ -477,7 +504,7 @@ class FakeSlack:
                         content_type="text/html",
                     )
                 return web.json_response(fault.body, status=fault.status, headers=fault.headers)
-            wait = self._over_tier(method, args, arrived)
+            wait = self._over_tier(method, args, arrived, call.token)
             if wait is not None:
                 call.status, call.outcome = 429, "ratelimited"
                 return web.json_response(
@@ -485,14 +512,23 @@ class FakeSlack:
                     status=429,
                     headers={"Retry-After": str(wait)},
                 )
-            if not _has_token(request, args):
-                body: dict[str, Any] = {"ok": False, "error": "not_authed"}
+            refused = self._refusal(method, request, args)
+            if method == "oauth.v2.access":
+                body: dict[str, Any] = self.installs.access(args, request.headers)
+            elif not _has_token(request, args):
+                body = {"ok": False, "error": "not_authed"}
             elif method == "apps.connections.open":
                 body = self._connections_open(request)
+            elif refused:
+                body = {"ok": False, "error": refused}
             elif self._refuses_markdown(method, args):
                 body = {"ok": False, "error": "invalid_blocks"}
             else:
-                body = self._answer(method, args)
+                self._caller = self.installs.workspace_of(call.token)
+                try:
+                    body = self._answer(method, args)
+                finally:
+                    self._caller = None
             call.outcome = _outcome(200, body)
             lost = self._lost.get(method)
             if lost:
@@ -510,6 +546,19 @@ class FakeSlack:
         if late is not None:
             await asyncio.sleep(late)
         return web.json_response(body)
+
+    def _refusal(self, method: str, request: web.Request, args: dict[str, Any]) -> str | None:
+        """With workspaces added: why the call's token is refused, or None."""
+        if not self.installs.checking or method in ("oauth.v2.access", "apps.connections.open"):
+            return None
+        return self.installs.refusal(token_in(request.headers, args), args)
+
+    async def _handle_authorize(self, request: web.Request) -> web.StreamResponse:
+        status, where = self.installs.authorize(request.query)
+        self._changed.set()
+        if status == 302:
+            raise web.HTTPFound(where)
+        return web.Response(status=status, text=f"<p>{where}</p>", content_type="text/html")
 
     def _refuses_markdown(self, method: str, args: dict[str, Any]) -> bool:
         blocks = args.get("blocks")
@@ -593,16 +642,23 @@ class FakeSlack:
             self._changed.set()
         return socket
 
-    def _over_tier(self, method: str, args: dict[str, Any], at: float) -> int | None:
+    def _over_tier(
+        self, method: str, args: dict[str, Any], at: float, token: str = ""
+    ) -> int | None:
         """None when the call fits its tier (it is counted then); else Retry-After seconds.
 
-        Every bot token here belongs to the one workspace TEAM_ID; a refused call
-        does not count.
+        Each workspace has its own budget (every token belongs to TEAM_ID until
+        workspaces are added); a refused call does not count.
         """
         tier = self.tiers.get(method)
         if tier is None:
             return None
-        key = (TEAM_ID, method, str(args.get("channel", "")) if tier.per_channel else "")
+        caller = self.installs.workspace_of(token)
+        key = (
+            caller.team_id if caller else TEAM_ID,
+            method,
+            str(args.get("channel", "")) if tier.per_channel else "",
+        )
         window = self._windows.setdefault(key, deque())
         while window and window[0] <= at - tier.seconds:
             window.popleft()
@@ -639,6 +695,8 @@ class FakeSlack:
         return {"ok": True, "url": url}
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        if self._caller is not None:
+            return self.installs.auth_test(self._caller)
         return {
             "ok": True,
             "url": "https://test.slack.com/",
@@ -661,11 +719,18 @@ class FakeSlack:
         message = Message(
             channel, self._new_ts(), str(text), args.get("blocks"), thread_ts and str(thread_ts)
         )
+        self._sign(message)
         metadata = args.get("metadata")
         message.metadata = metadata if isinstance(metadata, dict) else None
         message._remember()
         self.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts, "message": _wire(message)}
+
+    def _sign(self, message: Message) -> None:
+        """The message is the calling workspace's bot's."""
+        if self._caller is not None:
+            message.team = self._caller.team_id
+            message.user = self._caller.bot_user_id
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self.messages.get((str(args.get("channel", "")), str(args.get("ts", ""))))
@@ -714,6 +779,7 @@ class FakeSlack:
             task_display_mode=str(mode),
         )
         _apply_tasks(message, args)
+        self._sign(message)
         message._remember()
         self.messages[(channel, message.ts)] = message
         return {"ok": True, "channel": channel, "ts": message.ts}
@@ -1024,10 +1090,10 @@ def _truthy(value: Any) -> bool:
 def _wire(message: Message, *, metadata: bool = False) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "type": "message",
-        "user": BOT_USER_ID,
+        "user": message.user,
         "bot_id": BOT_ID,
         "app_id": "A1",
-        "team": TEAM_ID,
+        "team": message.team,
         "text": message.text,
         "ts": message.ts,
     }

@@ -73,3 +73,14 @@ def test_commands_interactivity_socket_mode_and_the_agent_view() -> None:
     assert data["features"]["agent_view"]["agent_description"]
     assert "assistant_view" not in data["features"]
     assert data["features"]["app_home"]["messages_tab_enabled"] is True
+
+
+def test_the_install_flow_asks_for_the_manifest_s_bot_scopes() -> None:
+    from bot.slack.install import BOT_SCOPES
+
+    assert list(BOT_SCOPES) == manifest()["oauth_config"]["scopes"]["bot"]
+
+
+def test_uninstalls_and_revoked_tokens_are_subscribed() -> None:
+    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_uninstalled", "tokens_revoked"} <= events

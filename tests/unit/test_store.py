@@ -47,7 +47,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     await reset_postgres(PG_URL)
 
 
-HEAD = "0006p"
+HEAD = "0006o"
 
 
 def turn(response_id: str | None, *, stored: bool, ts: str = "1.1", status: str = "completed"):
@@ -164,12 +164,14 @@ async def test_feedback_is_one_vote_per_person_and_totals_add_up(database_url: s
 
 async def test_assistant_threads_keep_the_viewed_channel_and_title(database_url: str) -> None:
     store = await Store.open(database_url)
-    assert await store.assistant_thread("D1", "5.0") is None
-    await store.assistant_thread_started("D1", "5.0", "C9")
-    assert await store.assistant_thread("D1", "5.0") == ("C9", False)
-    await store.assistant_viewing("D1", "5.0", "C10")
-    await store.assistant_titled("D1", "5.0")
-    assert await store.assistant_thread("D1", "5.0") == ("C10", True)
+    assert await store.assistant_thread("T1", "D1", "5.0") is None
+    await store.assistant_thread_started("T1", "D1", "5.0", "C9")
+    assert await store.assistant_thread("T1", "D1", "5.0") == ("C9", False)
+    await store.assistant_viewing("T1", "D1", "5.0", "C10")
+    await store.assistant_titled("T1", "D1", "5.0")
+    assert await store.assistant_thread("T1", "D1", "5.0") == ("C10", True)
+    # Another workspace's thread at the same place is another thread.
+    assert await store.assistant_thread("T2", "D1", "5.0") is None
     await store.close()
 
 
