@@ -1,12 +1,23 @@
-"""Root fixtures: no test may reach the internet."""
+"""Root fixtures: no test may reach the internet; each test worker has its own database."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.support.network import NetworkGuard
+from tests.support.postgres import database_of_worker
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite runs on two workers (pytest-xdist): each gets a PostgreSQL database of
+    its own, made here before any test module reads TEST_DATABASE_URL."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if worker and url:
+        os.environ["TEST_DATABASE_URL"] = database_of_worker(url, worker)
 
 
 @pytest.fixture(autouse=True)

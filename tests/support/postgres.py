@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -17,3 +19,27 @@ async def empty_database(url: str = PG_URL) -> None:
         await conn.execute(text("DROP SCHEMA public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+
+
+def database_of_worker(url: str, worker: str) -> str:
+    """`url` with a database of its own for this test worker (e.g. `test_gw0`), made if
+    it is not there yet."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+
+    async def make() -> None:
+        connection = await asyncpg.connect(
+            user=base.username,
+            password=base.password,
+            host=base.host,
+            port=base.port,
+            database=base.database,
+        )
+        try:
+            if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(make())
+    return base.set(database=name).render_as_string(hide_password=False)
