@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests.fakes.responses_api import FakeModel
+from tests.fakes.slack_api import FakeSlack
 from tests.support.network import NetworkGuard
-from tests.support.postgres import database_of_worker
+from tests.support.postgres import database_of_worker, empty_database, pg_url
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -33,3 +35,32 @@ def no_internet(monkeypatch: pytest.MonkeyPatch) -> Iterator[NetworkGuard]:
     yield guard
     if guard.attempts:
         pytest.fail("\n".join(guard.attempts), pytrace=False)
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """A fake Slack Web API, started for this test."""
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def fake_model() -> AsyncIterator[FakeModel]:
+    """A fake Responses API, started for this test."""
+    fake = FakeModel()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    """The machine's PostgreSQL (TEST_DATABASE_URL), emptied before and after the test."""
+    url = pg_url()
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL for several workers")
+    await empty_database(url)
+    yield url
+    await empty_database(url)

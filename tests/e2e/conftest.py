@@ -19,24 +19,6 @@ StartBot = Callable[..., Awaitable[BotHandle]]
 
 
 @pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    """A fake Slack Web API, started for this test."""
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeModel]:
-    """A fake Responses API, started for this test."""
-    fake = FakeModel()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
 def signing_secret() -> str:
     """The signing secret the bot verifies and `slack` signs with."""
     return "8f742231b10e8888abcd99yyyzzz85a5"

@@ -5,7 +5,6 @@ PostgreSQL database (CI sets it)."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,24 +15,12 @@ from tests.e2e.payloads import mention
 from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.usage_streams import costing
-from tests.support.postgres import empty_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
 )
-
-
-async def drop_tables() -> None:
-    await empty_database(PG_URL)
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    await drop_tables()
-    yield PG_URL
-    await drop_tables()
 
 
 async def test_two_workers_count_into_one_user_budget(

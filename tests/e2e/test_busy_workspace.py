@@ -19,7 +19,7 @@ from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answers
 from tests.e2e.harness import BotHandle, SlackSender
 from tests.e2e.payloads import mention
-from tests.e2e.test_workers import PG_URL, database  # noqa: F401 - a fixture
+from tests.e2e.test_workers import PG_URL
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
 

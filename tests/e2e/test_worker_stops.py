@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -18,7 +17,7 @@ from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender
 from tests.e2e.payloads import mention
 from tests.e2e.presses import STOP, ephemerals_to, press
-from tests.e2e.test_workers import PG_URL, drop_tables
+from tests.e2e.test_workers import PG_URL
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
 
@@ -32,13 +31,6 @@ LISTENING = (
     "datname = current_database() AND pid <> pg_backend_pid() "
     "AND (application_name = 'bot-listen' OR query ILIKE 'LISTEN%')"
 )
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    await drop_tables()
-    yield PG_URL
-    await drop_tables()
 
 
 async def terminate_listeners(url: str) -> set[int]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
@@ -19,24 +18,12 @@ from tests.e2e.payloads import mention
 from tests.e2e.presses import STOP, ephemerals_to, press
 from tests.fakes.responses_api import FakeModel, answer, split_words
 from tests.fakes.slack_api import FakeSlack
-from tests.support.postgres import empty_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
 )
-
-
-async def drop_tables() -> None:
-    await empty_database(PG_URL)
-
-
-@pytest.fixture
-async def database() -> AsyncIterator[str]:
-    await drop_tables()
-    yield PG_URL
-    await drop_tables()
 
 
 async def test_a_message_delivered_to_two_workers_is_answered_once(

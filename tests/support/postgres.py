@@ -9,10 +9,13 @@ import asyncpg
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+def pg_url() -> str:
+    """TEST_DATABASE_URL as this test process sees it (its own database under xdist)."""
+    return os.environ.get("TEST_DATABASE_URL", "")
 
 
-async def empty_database(url: str = PG_URL) -> None:
+async def empty_database(url: str) -> None:
     """Drop every table (whatever migrations made them), so the next store starts fresh."""
     engine = create_async_engine(url)
     async with engine.begin() as conn:

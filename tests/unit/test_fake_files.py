@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -12,14 +10,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.fakes.slack_api import FakeSlack
 
 TOKEN = {"Authorization": "Bearer xoxb-test-token"}
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def get(url: str, headers: dict[str, str]) -> tuple[int, str, bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -19,27 +18,6 @@ from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack, Tier
 
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeModel]:
-    fake = FakeModel()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def client(fake_slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url)
 
 
 # -- FakeSlack -------------------------------------------------------------------

@@ -3,8 +3,6 @@ files_upload_v2 drives it, and the API's container file content."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -15,22 +13,6 @@ from bot.responses.errors import ModelRejected, ModelUnavailable
 from tests.fakes.containers import Containers
 from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeModel]:
-    fake = FakeModel()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_files_upload_v2_puts_the_bytes_in_the_thread(fake_slack: FakeSlack) -> None:

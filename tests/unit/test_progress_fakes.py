@@ -5,7 +5,6 @@ tests/fakes/progress_streams.py (parsed by the bot as the recorded ones are)."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -20,27 +19,6 @@ from bot.responses.reducer import Answer, reduce
 from tests.fakes import progress_streams as tools
 from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack
-
-
-@pytest.fixture
-async def fake_slack() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeModel]:
-    fake = FakeModel()
-    await fake.start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def client(fake_slack: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test-token", base_url=fake_slack.url)
 
 
 def task(task_id: str, status: str, title: str = "Searching the web…") -> dict[str, Any]:
