@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot.causes import causes
+
 FINE = (400, 422, 429)  # the request reached the Responses API with a key it took
 
 
@@ -70,29 +72,20 @@ def judge_reply(base_url: str, status: int, body: bytes) -> Finding | None:
     )
 
 
-def _causes(error: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
-
-
 def judge_failure(base_url: str, error: Exception) -> Finding:
     """What a probe that got no answer means."""
     host = host_of(base_url)
-    causes = _causes(error)
-    if any(isinstance(c, socket.gaierror) for c in causes):
+    chain = causes(error)
+    if any(isinstance(c, socket.gaierror) for c in chain):
         name = urlsplit(base_url).hostname or host
         return Finding(
             True, f"Cannot reach the model at OPENAI_BASE_URL: the host name {name} is not known."
         )
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+    if any(isinstance(c, ConnectionRefusedError) for c in chain):
         return Finding(
             True, f"Cannot reach the model at OPENAI_BASE_URL: {host} refuses connections."
         )
-    what = "timed out" if isinstance(error, httpx.TimeoutException) else type(causes[-1]).__name__
+    what = "timed out" if isinstance(error, httpx.TimeoutException) else type(chain[-1]).__name__
     return Finding(
         False, f"could not confirm the model endpoint at {host} ({what}); starting anyway"
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 
+from bot.causes import causes
 from bot.settings import DATABASES
 from bot.store.store import Store
 
@@ -39,15 +40,6 @@ async def open_store(url: str, *, connections: int = 10) -> Store:
         ) from error
 
 
-def _causes(error: BaseException) -> list[BaseException]:
-    found: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in found:
-        found.append(current)
-        current = current.__cause__ or current.__context__
-    return found
-
-
 def _parsed(url: str) -> URL | None:
     try:
         return make_url(url)
@@ -62,11 +54,11 @@ def why_not_opened(error: BaseException, url: str) -> str:
         return _why_sqlite(error, parsed)
     if parsed is not None and parsed.get_backend_name() != "postgresql":
         return f"the {parsed.get_backend_name()!r} database is not supported (use {DATABASES})"
-    causes = _causes(error)
+    chain = causes(error)
     host = "the database server"
     if parsed is not None and parsed.host:
         host = f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
-    for cause in causes:
+    for cause in chain:
         if isinstance(cause, socket.gaierror):
             return f"the host name {parsed.host if parsed else host} is not known"
         if isinstance(cause, ConnectionRefusedError) or "Connect call failed" in str(cause):
@@ -96,13 +88,13 @@ def why_not_opened(error: BaseException, url: str) -> str:
                 "its schema was migrated by a newer version of the bot "
                 f"({_first_line(cause)}); run that version, or restore a backup"
             )
-    return type(causes[-1]).__name__
+    return type(chain[-1]).__name__
 
 
 def _why_sqlite(error: BaseException, url: URL) -> str:
     name = url.database or ""
     if not name or name == ":memory:":
-        return f"SQLite failed ({_first_line(_causes(error)[-1])})"
+        return f"SQLite failed ({_first_line(causes(error)[-1])})"
     path = Path(name)
     folder = path.parent
     if not folder.is_dir():
@@ -113,7 +105,7 @@ def _why_sqlite(error: BaseException, url: URL) -> str:
         return f"the folder {folder} cannot be written to, so {path.name} cannot be created"
     if path.exists() and not os.access(path, os.R_OK | os.W_OK):
         return f"{path} cannot be read and written (check its permissions)"
-    return f"SQLite cannot open {path} ({_first_line(_causes(error)[-1])})"
+    return f"SQLite cannot open {path} ({_first_line(causes(error)[-1])})"
 
 
 def _first_line(error: BaseException) -> str:
