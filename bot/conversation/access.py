@@ -10,6 +10,7 @@ from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
+from bot.store.database import Work
 
 NOT_FOR_YOU = "Sorry, I only answer the people this bot is set up for. Ask its admin for access."
 NOT_HERE = (
@@ -38,5 +39,5 @@ class AllowLists:
             return Refusal(NOT_HERE)
         return parameters
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
         return None

@@ -18,6 +18,7 @@ from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
+from bot.store.database import Work
 from bot.store.usage import Spent
 
 Clock = Callable[[], datetime]
@@ -25,7 +26,8 @@ TURNS_REMEMBERED = 10_000  # turns whose first response was counted (an answer's
 
 
 class Ledger(Protocol):
-    async def add(self, spent: Spent, day: date) -> None: ...
+    def adding(self, spent: Spent, day: date) -> Work[None]:
+        """The write that counts `spent` against `day`."""
 
     async def spent_on(self, day: date, team_id: str, user_id: str) -> tuple[int, int]:
         """(the user's tokens, the workspace's tokens) on `day`."""
@@ -90,7 +92,7 @@ class DailyBudgets:
             return Refusal(workspace_over(self.workspace_tokens, now))
         return parameters
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None]:
         first = self._first_response(turn.key)
         spent = Spent(
             team_id=turn.team_id,
@@ -103,7 +105,7 @@ class DailyBudgets:
             answers=int(first),
             asks=int(first and turn.one_off),
         )
-        await self._ledger.add(spent, self._clock().date())
+        return self._ledger.adding(spent, self._clock().date())
 
     def _first_response(self, key: str) -> bool:
         """True the first time a turn's response is counted: an answer's later rounds add

@@ -21,6 +21,7 @@ from bot.conversation.policy import Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
 from bot.settings import BUILT_IN_TOOLS, ReasoningEffort, names
+from bot.store.database import Work
 
 log = logging.getLogger(__name__)
 
@@ -247,5 +248,5 @@ class ChannelSettings:
             return parameters
         return apply(apply(parameters, workspace), channel)
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
         return None

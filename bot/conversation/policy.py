@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import Connection
+
 from bot.conversation.parameters import Parameters
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
+from bot.store.database import Work
 
 
 @dataclass(frozen=True)
@@ -24,8 +27,10 @@ class Policy(Protocol):
         """The parameters to answer `turn` with (the defaults, overridden where a
         workspace or channel says so), or why it is not answered."""
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
-        """What one response of the answer cost (every round counts)."""
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
+        """What one response of the answer cost (every round counts): the database write
+        that counts it, or None. The core runs it in the transaction that ends the answer
+        (the turn recorded), or in one of its own when another response follows."""
 
 
 class Open:
@@ -34,8 +39,20 @@ class Open:
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
         return parameters
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
         return None
+
+
+def both(first: Work[None] | None, then: Work[None] | None) -> Work[None] | None:
+    """Two writes as one (either may be None)."""
+    if first is None or then is None:
+        return first or then
+
+    def work(conn: Connection) -> None:
+        first(conn)
+        then(conn)
+
+    return work
 
 
 class Policies:
@@ -53,6 +70,8 @@ class Policies:
             parameters = decision
         return parameters
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
+        write = None
         for policy in self._policies:
-            await policy.spent(turn, model, usage)
+            write = both(write, policy.spent(turn, model, usage))
+        return write

@@ -3,10 +3,9 @@
 Each store operation is one plain function over a SQLAlchemy `Connection`,
 run as one transaction:
 
-- SQLite: a synchronous engine on one connection, in one worker thread. One
-  hop to that thread per transaction (aiosqlite makes several per statement)
-  costs about a third of the database CPU per answer (`bench/`), and SQLite has
-  one writer anyway.
+- SQLite: a synchronous engine on one connection, held open, in one worker
+  thread: one hop to that thread per transaction (aiosqlite makes several per
+  statement), no pool checkout per transaction, and SQLite has one writer anyway.
 - PostgreSQL: the async engine (asyncpg), each transaction run through
   `run_sync`; several workers share the database. No connection is held between
   transactions but the one that LISTENs: what orders the turns of a thread is kept
@@ -150,16 +149,30 @@ class ThreadedSQLite(Database):
         self._engine: Engine = create_engine(sync_url, hide_parameters=True, **options)
         event.listen(self._engine, "connect", _sqlite_pragmas)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        self._connection: Connection | None = None  # used in the thread only
 
     def _run(self, work: Work[T]) -> T:
-        with self._engine.begin() as connection:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            connection = self._connection = self._engine.connect()
+        with connection.begin():
             return work(connection)
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+        self._engine.dispose()
 
     async def transaction(self, work: Work[T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=True)
 
 

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, delete, func, select
 
 from bot.store.database import lock_id_of
-from bot.store.store import Store, insert_into
+from bot.store.statements import insert_into
+from bot.store.store import Store
 from bot.store.tables import slack_calls, slack_workers
 
 # A worker not heard of for this long has stopped (or crashed): its answers no longer count.
