@@ -260,8 +260,8 @@ class LiveAnswers:
         """Extend the lease of the answers this worker is at work on."""
 
         def work(conn: Connection) -> int:
-            until = now() + self.lease
-            result = conn.execute(_RENEW, {"worker": self.owner, "keys": list(keys), "until": until})
+            held = {"worker": self.owner, "keys": list(keys), "until": now() + self.lease}
+            result = conn.execute(_RENEW, held)
             return int(result.rowcount or 0)
 
         return await self._db.transaction(work)
