@@ -50,8 +50,6 @@ class Counts:
 
 def count(store: Store) -> Counts:
     """Transactions and statements from now on, as the database's engine sees them."""
-    engine: Any = store._db._engine  # type: ignore[attr-defined]
-    engine = getattr(engine, "sync_engine", engine)
     counts = Counts()
 
     def began(_conn: Any) -> None:
@@ -60,8 +58,8 @@ def count(store: Store) -> Counts:
     def executed(*_args: Any) -> None:
         counts.statements += 1
 
-    event.listen(engine, "begin", began)
-    event.listen(engine, "before_cursor_execute", executed)
+    event.listen(store.engine, "begin", began)
+    event.listen(store.engine, "before_cursor_execute", executed)
     return counts
 
 
@@ -120,7 +118,7 @@ async def run(url: str, answers: int, at_once: int) -> None:
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     finally:
         await store.close()
-    print(f"{answers} answers, {at_once} at once, {store._db.dialect}:")  # type: ignore[attr-defined]
+    print(f"{answers} answers, {at_once} at once, {store.engine.dialect.name}:")
     print(f"  transactions per answer: {counts.transactions / answers:.1f}")
     print(f"  statements per answer:   {counts.statements / answers:.1f}")
     print(f"  CPU per answer:          {cpu * 1000 / answers:.3f} ms ({wall:.1f} s in all)")

@@ -122,6 +122,12 @@ class Database:
 
     dialect: str
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine the transactions run on (for its events: benchmarks,
+        tests)."""
+        raise NotImplementedError
+
     async def transaction(self, work: Work[T]) -> T:
         raise NotImplementedError
 
@@ -155,6 +161,7 @@ class ThreadedSQLite(Database):
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
         self._thread.start()
+        self._closing = False
 
     def _serve(self) -> None:
         while (job := self._queue.get()) is not None:
@@ -185,13 +192,23 @@ class ThreadedSQLite(Database):
             self._connection = None
         self._engine.dispose()
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     async def transaction(self, work: Work[T]) -> T:
+        if self._closing:
+            raise RuntimeError("the database is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((loop, future, work))
         return await future
 
     async def close(self) -> None:
+        """Close once the transactions asked for before are done."""
+        if self._closing:
+            return
+        self._closing = True
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         self._queue.put((loop, future, self._close))
@@ -237,6 +254,10 @@ class AsyncPostgres(Database):
             hide_parameters=True,  # an error's text must not carry message text into logs
         )
         self._listener = Listener(self._engine)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine.sync_engine
 
     async def transaction(self, work: Work[T]) -> T:
         async with self._engine.begin() as connection:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
 from bot.store import migrate
 from bot.store.database import Database, Work, connect, lock_id_of
@@ -257,6 +257,11 @@ class Store:
     def one_process(self) -> bool:
         """SQLite: one worker process uses the database."""
         return self._db.dialect == "sqlite"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine under the store, for its events (benchmarks, tests)."""
+        return self._db.engine
 
     async def run(self, work: Work[T]) -> T:
         """Run `work` in one transaction: for reports and admin reads."""
