@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, func, make_url, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -244,28 +246,56 @@ class AsyncPostgres(Database):
                 f" (set {hint} in the environment instead)" if hint else "",
             )
         # Connections are held only for a transaction (and one for LISTEN), so their
-        # number is bounded by the setting, however many answers stream.
+        # number is bounded by the setting, however many answers stream. No ping before
+        # each transaction (a round trip each): a connection found dropped is retried
+        # once instead (see `transaction`).
         self._engine: AsyncEngine = create_async_engine(
             options.url,
             connect_args=options.connect_args,
-            pool_pre_ping=True,
             pool_size=connections,
             max_overflow=0,
             hide_parameters=True,  # an error's text must not carry message text into logs
         )
-        self._listener = Listener(self._engine)
+        # The LISTEN connection is held, never pooled: opened afresh each time.
+        self._listening: AsyncEngine = create_async_engine(
+            options.url,
+            connect_args=options.connect_args,
+            poolclass=NullPool,
+            hide_parameters=True,
+        )
+        self._listener = Listener(self._listening)
 
     @property
     def engine(self) -> Engine:
         return self._engine.sync_engine
 
     async def transaction(self, work: Work[T]) -> T:
-        async with self._engine.begin() as connection:
-            return await connection.run_sync(work)
+        """Run `work` in one transaction. A connection that turns out to have dropped (a
+        failover, an idle timeout) before the commit is replaced, and the work run once
+        more: PostgreSQL rolled back all of it with the session. A drop during the commit
+        is raised: whether it committed cannot be known."""
+        for attempt in (1, 2):
+            async with self._engine.connect() as connection:
+                transaction = await connection.begin()
+                try:
+                    result = await connection.run_sync(work)
+                except DBAPIError as error:
+                    with contextlib.suppress(Exception):
+                        await transaction.rollback()
+                    if attempt == 1 and error.connection_invalidated:
+                        log.info("a database connection had dropped; trying on a new one")
+                        continue
+                    raise
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await transaction.rollback()
+                    raise
+                await transaction.commit()
+                return result
+        raise AssertionError("unreachable")
 
     async def publish(self, channel: str, message: str) -> bool:
-        async with self._engine.begin() as connection:
-            await connection.execute(select(func.pg_notify(channel, message)))
+        await self.transaction(lambda conn: conn.execute(select(func.pg_notify(channel, message))))
         return True
 
     async def subscribe(self, channel: str, receive: Callable[[str], None]) -> None:
@@ -273,6 +303,7 @@ class AsyncPostgres(Database):
 
     async def close(self) -> None:
         await self._listener.close()
+        await self._listening.dispose()
         await self._engine.dispose()
 
 
