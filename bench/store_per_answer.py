@@ -6,9 +6,9 @@ Runs, for each of `--answers` answers (`--at-once` of them at a time, each in a
 thread, channel and workspace of its own, as `bench.ack_and_answers` sends them),
 the store calls one short answer makes in the bot, in the bot's order:
 
-    accept (the message claimed, its turn kept) · begin (started; the thread's state)
-    · the channel's settings · the response id kept · the first text kept · done
-    (the turn recorded with its tokens counted, the answer forgotten)
+    accept (the message claimed, its turn kept) · begin (the thread's state, and the
+    channel's settings) · the response id kept · the first text kept · done (the turn
+    recorded with its tokens counted, the answer forgotten)
 
 and reports the transactions and statements per answer (counted with SQLAlchemy
 events) and this process's CPU per answer (every thread's; SQLite by default, on a
@@ -70,7 +70,7 @@ async def one_answer(
     turn = Turn(f"T{index}", f"C{index}", f"{index}.1", "U1", f"{index}.1", "question")
     route = {"mode": "update", "channel": turn.channel_id}
     assert await live.accept(turn.key, *turn.thread, {"turn": {"text": turn.text}, "route": route})
-    state = await live.begin(turn.key)
+    state = await live.begin(turn.key, settings.prepare(turn))  # the settings read with it
     assert state is not None
     await settings.admit(turn, Parameters(model="gpt-4.1", instructions=""))
     about = {"head": None, "heard": [], "model": "gpt-4.1", "background": True}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.conversation.parameters import Parameters
-from bot.conversation.policy import Refusal
+from bot.conversation.policy import HandOver, Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
 from bot.store.database import Work
@@ -31,6 +31,9 @@ class AllowLists:
     def __init__(self, users: Iterable[str] = (), channels: Iterable[str] = ()) -> None:
         self.users = frozenset(users)
         self.channels = frozenset(channels)
+
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        return None
 
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
         if self.users and turn.user_id not in self.users:

@@ -271,7 +271,7 @@ class Conversation:
         return None if accepted is None else time.monotonic() - accepted
 
     async def _begin(self, turn: Turn, delivery: Delivery) -> None:
-        state = await self._live.begin(turn.key)
+        state = await self._start(turn)
         if state is None:
             log.info("skipping an answer another worker has taken over")
             return
@@ -289,6 +289,22 @@ class Conversation:
             await self._refuse(turn, delivery, decision)
             return
         await self._answer(turn, delivery, state, decision)
+
+    async def _start(self, turn: Turn) -> ThreadState | None:
+        """The answer's start, with what the policy will read (one transaction); where the
+        policy's read fails, the start alone (the policy reads for itself)."""
+        try:
+            reads = self._policy.prepare(turn)
+        except Exception as error:
+            log.warning("could not prepare a policy's read (%s)", type(error).__name__)
+            reads = None
+        if reads is None:
+            return await self._live.begin(turn.key)
+        try:
+            return await self._live.begin(turn.key, reads)
+        except Exception as error:
+            log.warning("could not read for the policy with the start (%s)", type(error).__name__)
+            return await self._live.begin(turn.key)
 
     async def _refuse(self, turn: Turn, delivery: Delivery, refusal: Refusal) -> None:
         """Told to the asker alone; nothing is kept of the turn."""

@@ -4,6 +4,7 @@ settings). The core knows only this small interface."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,7 +23,16 @@ class Refusal:
     text: str
 
 
+# What a policy's read hands back: called on the event loop once the read is done.
+HandOver = Callable[[], None]
+
+
 class Policy(Protocol):
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        """A read `admit` will need, for the core to make in the transaction that starts
+        the answer (one transaction fewer); what it returns hands what was read to the
+        policy before `admit`. None: nothing to read now."""
+
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
         """The parameters to answer `turn` with (the defaults, overridden where a
         workspace or channel says so), or why it is not answered."""
@@ -35,6 +45,9 @@ class Policy(Protocol):
 
 class Open:
     """Everyone may ask, without limit, with the defaults."""
+
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        return None
 
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
         return parameters
@@ -61,6 +74,22 @@ class Policies:
 
     def __init__(self, *policies: Policy) -> None:
         self._policies = policies
+
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        reads = [read for p in self._policies if (read := p.prepare(turn)) is not None]
+        if len(reads) <= 1:
+            return reads[0] if reads else None
+
+        def work(conn: Connection) -> HandOver:
+            handed = [read(conn) for read in reads]
+
+            def hand_over() -> None:
+                for each in handed:
+                    each()
+
+            return hand_over
+
+        return work
 
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
         for policy in self._policies:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from sqlalchemy import Connection, bindparam, delete, select, union
 
+from bot.store.database import Work
 from bot.store.statements import insert_into
 from bot.store.store import Store, now
 from bot.store.tables import channel_settings, threads
@@ -31,6 +32,10 @@ class ChannelSettingsStore:
 
     async def layers(self, team_id: str, channel_id: str) -> tuple[dict[str, str], dict[str, str]]:
         """The workspace's values and the channel's, in one query."""
+        return await self._store.run(self.reading(team_id, channel_id))
+
+    def reading(self, team_id: str, channel_id: str) -> Work[tuple[dict[str, str], dict[str, str]]]:
+        """The same read, for any transaction."""
 
         def work(conn: Connection) -> tuple[dict[str, str], dict[str, str]]:
             rows = conn.execute(_LAYERS, {"team": team_id, "channel": channel_id}).all()
@@ -41,7 +46,7 @@ class ChannelSettingsStore:
                 kept[str(row.name)] = str(row.value)
             return workspace, channel
 
-        return await self._store.run(work)
+        return work
 
     async def change(
         self, team_id: str, channel_id: str, values: Mapping[str, str | None], by: str

@@ -11,6 +11,7 @@ whose lease ran out. The row is deleted when the answer is delivered.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -141,17 +142,28 @@ class LiveAnswers:
             return False
         return True
 
-    async def begin(self, key: str) -> ThreadState | None:
+    async def begin(
+        self, key: str, also: Work[Callable[[], None]] | None = None
+    ) -> ThreadState | None:
         """The state of the answer's thread as its answer starts; None when this worker no
         longer holds it (another took it over). One read: the answer is marked started
         (`answering`) with the first progress it keeps (`save`); until then a successor
-        starts it afresh either way."""
+        starts it afresh either way. `also` reads more in the same transaction (what the
+        policy needs); what it returns is called here, once the transaction is done."""
 
-        def work(conn: Connection) -> ThreadState | None:
+        def work(conn: Connection) -> tuple[ThreadState, Callable[[], None] | None] | None:
             row = conn.execute(_STARTING, {"answer": key, "worker": self.owner}).first()
-            return None if row is None else ThreadState(row[0], bool(row[1]))
+            if row is None:
+                return None
+            return ThreadState(row[0], bool(row[1])), (also(conn) if also else None)
 
-        return await self._db.transaction(work)
+        started = await self._db.transaction(work)
+        if started is None:
+            return None
+        state, hand_over = started
+        if hand_over is not None:
+            hand_over()
+        return state
 
     async def next_in_thread(self, key: str) -> bool:
         """True when no earlier turn of the same thread is still waiting for, or getting,

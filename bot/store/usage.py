@@ -111,12 +111,16 @@ class UsageStore:
 
     async def spent_on(self, day: date, team_id: str, user_id: str) -> tuple[int, int]:
         """(the user's tokens, the whole workspace's tokens) on `day`: one query."""
+        return await self._store.run(self.spending(day, team_id, user_id))
+
+    def spending(self, day: date, team_id: str, user_id: str) -> Work[tuple[int, int]]:
+        """`spent_on`'s read, for any transaction."""
 
         def work(conn: Connection) -> tuple[int, int]:
             row = conn.execute(_SPENT_ON, {"user": user_id, "team": team_id, "day": day}).one()
             return int(row[0]), int(row[1])
 
-        return await self._store.run(work)
+        return work
 
     async def workspace_on(self, day: date, team_id: str) -> WorkspaceDay:
         def work(conn: Connection) -> WorkspaceDay:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from bot.store import Store
@@ -62,10 +63,16 @@ def transactions(store: Store) -> Iterator[list[list[str]]]:
     kept += [t for t in seen if t and not any(m in s for s in t for m in TIMERS)]
 
 
-async def test_a_short_answer_takes_six_transactions_however_many_deltas_stream(
-    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+@pytest.mark.parametrize("budgets", [False, True])
+async def test_a_short_answer_takes_five_transactions_however_many_deltas_stream(
+    start_bot: StartBot,
+    slack: SlackSender,
+    fake_slack: FakeSlack,
+    fake_model: FakeModel,
+    budgets: bool,
 ) -> None:
-    bot = await start_bot(BOT_STREAM_MODE="update", BOT_UPDATE_INTERVAL=5.0)
+    limits = {"BOT_USER_DAILY_TOKENS": 1_000_000} if budgets else {}
+    bot = await start_bot(BOT_STREAM_MODE="update", BOT_UPDATE_INTERVAL=5.0, **limits)
     words = [f"word{n} " for n in range(40)]
     for channel in ("C1", "C2"):
         fake_model.enqueue(answer("".join(words), chunks=words))
@@ -74,11 +81,15 @@ async def test_a_short_answer_takes_six_transactions_however_many_deltas_stream(
             await slack.event(bot, top)
             [message] = await answer_in(bot, fake_slack, channel, top["ts"])
         assert message.visible.startswith("word0 word1")
-        # Accepted (claimed with its turn) · started (the thread's state) · the channel's
-        # settings · the response id kept · the first text kept · done: the turn
-        # recorded, its tokens counted, the answer forgotten. Never one per delta.
-        assert len(kept) <= 6, kept
-        assert sum(len(t) for t in kept) <= 10, kept
+        # Accepted (claimed with its turn) · started (the thread's state, the channel's
+        # settings and, with budgets, the day's tokens) · the response id kept · the
+        # first text kept · done: the turn recorded, its tokens counted, the answer
+        # forgotten. Never one per delta.
+        assert len(kept) <= 5, kept
+        assert sum(len(t) for t in kept) <= 10 + budgets, kept
+        [start] = [t for t in kept if any("FROM channel_settings" in s for s in t)]
+        assert any("threads.chain_head" in s for s in start)
+        assert any("FROM token_usage" in s for s in start) == budgets
         [ending] = [t for t in kept if any("INSERT INTO turns" in s for s in t)]
         assert any("INSERT INTO token_usage" in s for s in ending)
         assert any("DELETE FROM live_answers" in s for s in ending)
