@@ -485,6 +485,29 @@ class Store:
         place = {"team": team_id, "channel": channel_id, "thread": thread_ts}
         return await self._db.transaction(lambda conn: bool(conn.scalar(_TAKES_PART, place)))
 
+    async def hear_if_taking_part(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        ts: str,
+        text: str,
+        files: Sequence[dict[str, Any]] = (),
+    ) -> bool:
+        """`hear` where the bot takes part in the thread (`takes_part`), in one transaction;
+        False, and nothing kept, where it does not."""
+        place = {"team": team_id, "channel": channel_id, "thread": thread_ts}
+        keep = self._hearing(team_id, channel_id, thread_ts, user_id, ts, text, files)
+
+        def work(conn: Connection) -> bool:
+            if not conn.scalar(_TAKES_PART, place):
+                return False
+            keep(conn)
+            return True
+
+        return await self._db.transaction(work)
+
     async def hear(
         self,
         team_id: str,
@@ -497,6 +520,20 @@ class Store:
     ) -> None:
         """Keep a message written in a thread the bot takes part in, until its next turn;
         with references to its files (plain JSON values), read when that turn is answered."""
+        await self._db.transaction(
+            self._hearing(team_id, channel_id, thread_ts, user_id, ts, text, files)
+        )
+
+    @staticmethod
+    def _hearing(
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        ts: str,
+        text: str,
+        files: Sequence[dict[str, Any]],
+    ) -> Work[None]:
         kept_files = json.dumps(list(files)) if files else None
 
         def work(conn: Connection) -> None:
@@ -513,7 +550,7 @@ class Store:
                 },
             )
 
-        await self._db.transaction(work)
+        return work
 
     async def revise_heard(self, team_id: str, channel_id: str, ts: str, text: str | None) -> int:
         """Its author edited (`text`) or deleted (None) the message at `ts`: what was heard
