@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 
 from bot.store import migrate
 from bot.store.database import Database, Work, connect, lock_id_of
-from bot.store.statements import insert_into, per_dialect
+from bot.store.statements import insert_into as insert_into  # also where it was before
+from bot.store.statements import per_dialect
 from bot.store.tables import (
     assistant_threads,
     feedback,
