@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.conversation.parameters import Parameters
-from bot.conversation.policy import Refusal
+from bot.conversation.policy import HandOver, Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
+from bot.store.database import Work
 
 NOT_FOR_YOU = "Sorry, I only answer the people this bot is set up for. Ask its admin for access."
 NOT_HERE = (
@@ -31,6 +32,9 @@ class AllowLists:
         self.users = frozenset(users)
         self.channels = frozenset(channels)
 
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        return None
+
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
         if self.users and turn.user_id not in self.users:
             return Refusal(NOT_FOR_YOU)
@@ -38,5 +42,5 @@ class AllowLists:
             return Refusal(NOT_HERE)
         return parameters
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
         return None

@@ -6,10 +6,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from bot.conversation import context_window, notices
 from bot.conversation.approvals import Approvals, Waiting, approval_item
@@ -18,7 +18,7 @@ from bot.conversation.file_reading import FileReader, NoFiles, Read, read_files
 from bot.conversation.files import FileRef
 from bot.conversation.files_out import FileSource, joined, made_files, put_in_thread
 from bot.conversation.parameters import Parameters
-from bot.conversation.policy import Open, Policy, Refusal
+from bot.conversation.policy import Open, Policy, Refusal, both
 from bot.conversation.progress import Progress, answer_from
 from bot.conversation.recorder import NoRecorder, Recorder, error_code
 from bot.conversation.request import MAX_HEARD, MAX_HEARD_CHARS, Said, build_request, most_recent
@@ -40,12 +40,14 @@ from bot.responses.errors import ModelError, ModelRejected, ModelStreamBroken
 from bot.responses.events import Event
 from bot.responses.reducer import Answer, Ending, reduce
 from bot.store import Store, TurnRecord
+from bot.store.database import Work
 from bot.store.live import DELIVERING, WAITING, LiveAnswers, LiveRow
 from bot.store.store import ThreadState, now
 from bot.tools.asker import NoTimeZones, TimeZones
 from bot.tools.functions import Functions
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Errors that mean "the chain cannot go on", recovered by starting a new chain.
 CHAIN_LOST = "previous_response_not_found"
@@ -181,6 +183,9 @@ class Conversation:
         )
         self._recorder = recorder or NoRecorder()
         self._accepted: dict[str, float] = {}  # turn key → when accepted (monotonic)
+        # Per turn key, the write that counts the tokens of its latest response: run in the
+        # transaction that ends the answer, or on its own once another response follows.
+        self._uncounted: dict[str, Work[None]] = {}
         self._context_mode = options.context_management
         self._background = options.background != "false"
         # The answers this worker is responsible for (queued or running): their leases are
@@ -257,6 +262,8 @@ class Conversation:
         finally:
             self.holding.discard(key)
             self._accepted.pop(key, None)
+            if key in self._uncounted:  # the answer ended without its last transaction
+                await asyncio.shield(self._count(key))
 
     def _since(self, key: str) -> float | None:
         """Seconds since the turn was accepted here; None for one taken over."""
@@ -264,7 +271,7 @@ class Conversation:
         return None if accepted is None else time.monotonic() - accepted
 
     async def _begin(self, turn: Turn, delivery: Delivery) -> None:
-        state = await self._live.begin(turn.key)
+        state = await self._start(turn)
         if state is None:
             log.info("skipping an answer another worker has taken over")
             return
@@ -282,6 +289,22 @@ class Conversation:
             await self._refuse(turn, delivery, decision)
             return
         await self._answer(turn, delivery, state, decision)
+
+    async def _start(self, turn: Turn) -> ThreadState | None:
+        """The answer's start, with what the policy will read (one transaction); where the
+        policy's read fails, the start alone (the policy reads for itself)."""
+        try:
+            reads = self._policy.prepare(turn)
+        except Exception as error:
+            log.warning("could not prepare a policy's read (%s)", type(error).__name__)
+            reads = None
+        if reads is None:
+            return await self._live.begin(turn.key)
+        try:
+            return await self._live.begin(turn.key, reads)
+        except Exception as error:
+            log.warning("could not read for the policy with the start (%s)", type(error).__name__)
+            return await self._live.begin(turn.key)
 
     async def _refuse(self, turn: Turn, delivery: Delivery, refusal: Refusal) -> None:
         """Told to the asker alone; nothing is kept of the turn."""
@@ -370,7 +393,7 @@ class Conversation:
                 outcome = await self._stream(
                     events, delivery, stop, turn.key, progress, start, about
                 )
-                await self._spent(turn, str(about.get("model") or ""), outcome)
+                self._spent(turn, str(about.get("model") or ""), outcome)
             if outcome.answer.ended:
                 parameters = self._options.parameters
                 if about.get("model"):
@@ -464,10 +487,23 @@ class Conversation:
             except Exception as again:
                 await self._leave_for_later(key, delivery, final, record, again)
                 return
-        if not await self._live.done(key, record):
+        held = await self._counted(key, lambda counting: self._live.done(key, record, counting))
+        if not held:
             # This worker lost the answer (its lease ran out): the worker that took it
             # over moves the chain; two must never both do.
             log.warning("another worker took this answer over; leaving the chain to it")
+
+    async def _counted(self, key: str, end: Callable[[Work[None] | None], Awaitable[T]]) -> T:
+        """Run the answer's last transaction (`end`) with its uncounted tokens counted in
+        it; where that fails, once more without them: counting never costs the answer."""
+        counting = self._uncounted.pop(key, None)
+        if counting is None:
+            return await end(None)
+        try:
+            return await end(counting)
+        except Exception as error:
+            log.warning("could not count an answer's usage (%s)", type(error).__name__)
+            return await end(None)
 
     @staticmethod
     async def _finish(delivery: Delivery, final: Final) -> None:
@@ -483,7 +519,9 @@ class Conversation:
     ) -> None:
         delay = timedelta(seconds=self._options.final_retry_after)
         kept = {**final.kept(), "place": delivery.place()}
-        attempts = await self._live.left(key, record, kept, delay)
+        attempts = await self._counted(
+            key, lambda counting: self._live.left(key, record, kept, delay, counting)
+        )
         if attempts >= FINAL_ATTEMPTS:
             log.error("gave up writing an answer after %d attempts", attempts)
             await self._live.drop(key)
@@ -548,11 +586,12 @@ class Conversation:
                     extra=extra,
                     files=ask.files,
                 )
+            await self._count(ask.turn.key)  # another response follows the one before
             events = self._model.stream(request)
             outcome = await self._stream(
                 events, delivery, stop, ask.turn.key, progress, start or Answer(), progress.about
             )
-            await self._spent(ask.turn, ask.parameters.model, outcome)
+            self._spent(ask.turn, ask.parameters.model, outcome)
             error = outcome.error
             if error is not None and background and refuses_background(error):
                 self._background = False
@@ -752,12 +791,29 @@ class Conversation:
         log.info("read %d of %d file(s)", len(read.parts), len(refs))
         return read
 
-    async def _spent(self, turn: Turn, model: str, outcome: Outcome) -> None:
-        """Count what a response cost against the asker's and the workspace's budgets."""
+    def _spent(self, turn: Turn, model: str, outcome: Outcome) -> None:
+        """Count what a response cost against the asker's and the workspace's budgets: with
+        the answer's last transaction, or on its own once another response follows."""
         if outcome.answer.usage is None:
             return
         try:
-            await self._policy.spent(turn, model, outcome.answer.usage)
+            write = self._policy.spent(turn, model, outcome.answer.usage)
+        except Exception as error:  # counting must never cost the answer
+            log.warning("could not count an answer's usage (%s)", type(error).__name__)
+            return
+        earlier = self._uncounted.pop(turn.key, None)
+        either = both(earlier, write)
+        if either is not None:
+            self._uncounted[turn.key] = either
+
+    async def _count(self, key: str) -> None:
+        """Count the tokens not counted yet of the answer to `key`, in a transaction of their
+        own."""
+        write = self._uncounted.pop(key, None)
+        if write is None:
+            return
+        try:
+            await self._store.run(write)
         except Exception as error:  # counting must never cost the answer
             log.warning("could not count an answer's usage (%s)", type(error).__name__)
 

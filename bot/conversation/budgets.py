@@ -14,10 +14,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
+from sqlalchemy import Connection
+
 from bot.conversation.parameters import Parameters
-from bot.conversation.policy import Refusal
+from bot.conversation.policy import HandOver, Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
+from bot.store.database import Work
 from bot.store.usage import Spent
 
 Clock = Callable[[], datetime]
@@ -25,7 +28,11 @@ TURNS_REMEMBERED = 10_000  # turns whose first response was counted (an answer's
 
 
 class Ledger(Protocol):
-    async def add(self, spent: Spent, day: date) -> None: ...
+    def adding(self, spent: Spent, day: date) -> Work[None]:
+        """The write that counts `spent` against `day`."""
+
+    def spending(self, day: date, team_id: str, user_id: str) -> Work[tuple[int, int]]:
+        """`spent_on`'s read, for any transaction."""
 
     async def spent_on(self, day: date, team_id: str, user_id: str) -> tuple[int, int]:
         """(the user's tokens, the workspace's tokens) on `day`."""
@@ -78,19 +85,46 @@ class DailyBudgets:
         self.workspace_tokens = workspace_tokens
         self._clock = clock
         self._counted: OrderedDict[str, None] = OrderedDict()
+        self._read: dict[str, tuple[date, tuple[int, int]]] = {}  # turn key → the day's read
+
+    @property
+    def limited(self) -> bool:
+        return self.user_tokens is not None or self.workspace_tokens is not None
+
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        """The day's tokens so far, read with the answer's start."""
+        if not self.limited:
+            return None
+        day = self._clock().date()
+        read = self._ledger.spending(day, turn.team_id, turn.user_id)
+
+        def work(conn: Connection) -> HandOver:
+            spent = read(conn)
+            return lambda: self._keep(turn.key, day, spent)
+
+        return work
+
+    def _keep(self, key: str, day: date, spent: tuple[int, int]) -> None:
+        if len(self._read) > TURNS_REMEMBERED:
+            self._read.clear()  # bounded: reads of turns never admitted (help, too long)
+        self._read[key] = (day, spent)
 
     async def admit(self, turn: Turn, parameters: Parameters) -> Parameters | Refusal:
-        if self.user_tokens is None and self.workspace_tokens is None:
+        if not self.limited:
             return parameters
         now = self._clock()
-        mine, workspace = await self._ledger.spent_on(now.date(), turn.team_id, turn.user_id)
+        read = self._read.pop(turn.key, None)
+        if read is not None and read[0] == now.date():
+            mine, workspace = read[1]
+        else:
+            mine, workspace = await self._ledger.spent_on(now.date(), turn.team_id, turn.user_id)
         if self.user_tokens is not None and mine >= self.user_tokens:
             return Refusal(user_over(self.user_tokens, now))
         if self.workspace_tokens is not None and workspace >= self.workspace_tokens:
             return Refusal(workspace_over(self.workspace_tokens, now))
         return parameters
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None]:
         first = self._first_response(turn.key)
         spent = Spent(
             team_id=turn.team_id,
@@ -103,7 +137,7 @@ class DailyBudgets:
             answers=int(first),
             asks=int(first and turn.one_off),
         )
-        await self._ledger.add(spent, self._clock().date())
+        return self._ledger.adding(spent, self._clock().date())
 
     def _first_response(self, key: str) -> bool:
         """True the first time a turn's response is counted: an answer's later rounds add

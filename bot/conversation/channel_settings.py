@@ -16,11 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, get_args
 
+from sqlalchemy import Connection
+
 from bot.conversation.parameters import Parameters
-from bot.conversation.policy import Refusal
+from bot.conversation.policy import HandOver, Refusal
 from bot.conversation.turn import Turn
 from bot.responses.events import Usage
 from bot.settings import BUILT_IN_TOOLS, ReasoningEffort, names
+from bot.store.database import Work
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +56,15 @@ class SettingError(ValueError):
     """A name or value that cannot be set; the message is one line for the person."""
 
 
+Layers = tuple[Mapping[str, str], Mapping[str, str]]
+
+
 class SettingsSource(Protocol):
-    async def layers(
-        self, team_id: str, channel_id: str
-    ) -> tuple[Mapping[str, str], Mapping[str, str]]:
+    async def layers(self, team_id: str, channel_id: str) -> Layers:
         """The workspace's values and the channel's, as set (name → value)."""
+
+    def reading(self, team_id: str, channel_id: str) -> Work[Layers]:
+        """The same read, for any transaction."""
 
 
 def check(name: str, value: str, defaults: Parameters) -> Any:
@@ -229,10 +236,27 @@ class ChannelSettings:
         if kept is not None and now - kept[0] < self._ttl:
             return kept[1], kept[2]
         workspace, channel = await self._source.layers(team_id, channel_id)
+        self._keep(key, now, (workspace, channel))
+        return workspace, channel
+
+    def _keep(self, key: tuple[str, str], at: float, layers: Layers) -> None:
         if len(self._kept) > 10_000:
             self._kept.clear()  # bounded: many channels over time
-        self._kept[key] = (now, workspace, channel)
-        return workspace, channel
+        self._kept[key] = (at, *layers)
+
+    def prepare(self, turn: Turn) -> Work[HandOver] | None:
+        """The channel's settings, read with the answer's start unless kept still."""
+        key = (turn.team_id, turn.channel_id)
+        kept = self._kept.get(key)
+        if kept is not None and self._clock() - kept[0] < self._ttl:
+            return None
+        read = self._source.reading(*key)
+
+        def work(conn: Connection) -> HandOver:
+            layers = read(conn)
+            return lambda: self._keep(key, self._clock(), layers)
+
+        return work
 
     def forget(self, team_id: str) -> None:
         """A change was made here: read the workspace's settings afresh."""
@@ -247,5 +271,5 @@ class ChannelSettings:
             return parameters
         return apply(apply(parameters, workspace), channel)
 
-    async def spent(self, turn: Turn, model: str, usage: Usage) -> None:
+    def spent(self, turn: Turn, model: str, usage: Usage) -> Work[None] | None:
         return None

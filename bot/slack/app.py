@@ -113,14 +113,12 @@ def build_app(
                     log.info("skipping a message already taken on")
             return
         heard = heard_from_event(body, context.bot_user_id)
-        if heard is not None and await store.takes_part(heard.team_id, heard.channel_id,
-                                                         heard.thread_ts):  # fmt: skip
-            # Said in a thread the bot is in (or whose first turn is under way): the
-            # model hears it with the next turn.
-            await store.hear(
-                heard.team_id, heard.channel_id, heard.thread_ts, heard.user_id, heard.ts,
-                heard.text, [file.kept() for file in heard.files],
-            )  # fmt: skip
+        # Said in a thread the bot is in (or whose first turn is under way): the model
+        # hears it with the next turn.
+        if heard is not None and await store.hear_if_taking_part(
+            heard.team_id, heard.channel_id, heard.thread_ts, heard.user_id, heard.ts,
+            heard.text, [file.kept() for file in heard.files],
+        ):  # fmt: skip
             return
         revision = revision_from_event(body, context.bot_user_id)
         if revision is not None:

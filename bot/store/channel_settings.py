@@ -6,13 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import Connection, delete, select, union
+from sqlalchemy import Connection, bindparam, delete, select, union
 
-from bot.store.store import Store, insert_into, now
+from bot.store.database import Work
+from bot.store.statements import insert_into
+from bot.store.store import Store, now
 from bot.store.tables import channel_settings, threads
 
 WORKSPACE_DEFAULTS = ""  # the channel id under which a workspace's defaults are kept
 CONSOLE_TEAM = "console"  # `python -m bot console`: no workspace
+
+# A workspace's defaults and one channel's values (built once: see statements.py).
+_LAYERS = select(
+    channel_settings.c.channel_id, channel_settings.c.name, channel_settings.c.value
+).where(
+    channel_settings.c.team_id == bindparam("team"),
+    (channel_settings.c.channel_id == WORKSPACE_DEFAULTS)
+    | (channel_settings.c.channel_id == bindparam("channel")),
+)
 
 
 class ChannelSettingsStore:
@@ -21,15 +32,13 @@ class ChannelSettingsStore:
 
     async def layers(self, team_id: str, channel_id: str) -> tuple[dict[str, str], dict[str, str]]:
         """The workspace's values and the channel's, in one query."""
-        table = channel_settings
+        return await self._store.run(self.reading(team_id, channel_id))
+
+    def reading(self, team_id: str, channel_id: str) -> Work[tuple[dict[str, str], dict[str, str]]]:
+        """The same read, for any transaction."""
 
         def work(conn: Connection) -> tuple[dict[str, str], dict[str, str]]:
-            rows = conn.execute(
-                select(table.c.channel_id, table.c.name, table.c.value).where(
-                    table.c.team_id == team_id,
-                    table.c.channel_id.in_([WORKSPACE_DEFAULTS, channel_id]),
-                )
-            ).all()
+            rows = conn.execute(_LAYERS, {"team": team_id, "channel": channel_id}).all()
             workspace: dict[str, str] = {}
             channel: dict[str, str] = {}
             for row in rows:
@@ -37,7 +46,7 @@ class ChannelSettingsStore:
                 kept[str(row.name)] = str(row.value)
             return workspace, channel
 
-        return await self._store.run(work)
+        return work
 
     async def change(
         self, team_id: str, channel_id: str, values: Mapping[str, str | None], by: str

@@ -3,10 +3,9 @@
 Each store operation is one plain function over a SQLAlchemy `Connection`,
 run as one transaction:
 
-- SQLite: a synchronous engine on one connection, in one worker thread. One
-  hop to that thread per transaction (aiosqlite makes several per statement)
-  costs about a third of the database CPU per answer (`bench/`), and SQLite has
-  one writer anyway.
+- SQLite: a synchronous engine on one connection, held open, in one worker
+  thread: one hop to that thread per transaction (aiosqlite makes several per
+  statement), no pool checkout per transaction, and SQLite has one writer anyway.
 - PostgreSQL: the async engine (asyncpg), each transaction run through
   `run_sync`; several workers share the database. No connection is held between
   transactions but the one that LISTENs: what orders the turns of a thread is kept
@@ -21,14 +20,17 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import queue
 import random
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, func, make_url, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +124,12 @@ class Database:
 
     dialect: str
 
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine the transactions run on (for its events: benchmarks,
+        tests)."""
+        raise NotImplementedError
+
     async def transaction(self, work: Work[T]) -> T:
         raise NotImplementedError
 
@@ -149,18 +157,80 @@ class ThreadedSQLite(Database):
         # hide_parameters: an error's text must not carry message text into the logs.
         self._engine: Engine = create_engine(sync_url, hide_parameters=True, **options)
         event.listen(self._engine, "connect", _sqlite_pragmas)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        self._connection: Connection | None = None  # used in the thread only
+        # Transactions go to the thread through a plain queue and come back with one
+        # call_soon_threadsafe: a tenth of the CPU of a ThreadPoolExecutor's hop.
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name="sqlite", daemon=True)
+        self._thread.start()
+        self._closing = False
+
+    def _serve(self) -> None:
+        while (job := self._queue.get()) is not None:
+            loop, future, work = job
+            try:
+                result = self._run(work)
+            except BaseException as error:  # handed to the caller, whatever it is
+                with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                    loop.call_soon_threadsafe(_failed, future, error)
+            else:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_succeeded, future, result)
 
     def _run(self, work: Work[T]) -> T:
-        with self._engine.begin() as connection:
+        connection = self._connection
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.close()
+            connection = self._connection = self._engine.connect()
+        with connection.begin():
             return work(connection)
 
+    def _close(self, _connection: Connection) -> None:
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                self._connection.close()
+            self._connection = None
+        self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     async def transaction(self, work: Work[T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._run, work)
+        if self._closing:
+            raise RuntimeError("the database is closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((loop, future, work))
+        return await future
 
     async def close(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._engine.dispose)
-        self._thread.shutdown(wait=True)
+        """Close once the transactions asked for before are done."""
+        if self._closing:
+            return
+        self._closing = True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._queue.put((loop, future, self._close))
+        with contextlib.suppress(Exception):
+            await future
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Work[Any]]
+
+
+def _succeeded(future: asyncio.Future[T], result: T) -> None:
+    if not future.done():  # the caller may have been cancelled meanwhile
+        future.set_result(result)
+
+
+def _failed(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 class AsyncPostgres(Database):
@@ -176,24 +246,56 @@ class AsyncPostgres(Database):
                 f" (set {hint} in the environment instead)" if hint else "",
             )
         # Connections are held only for a transaction (and one for LISTEN), so their
-        # number is bounded by the setting, however many answers stream.
+        # number is bounded by the setting, however many answers stream. No ping before
+        # each transaction (a round trip each): a connection found dropped is retried
+        # once instead (see `transaction`).
         self._engine: AsyncEngine = create_async_engine(
             options.url,
             connect_args=options.connect_args,
-            pool_pre_ping=True,
             pool_size=connections,
             max_overflow=0,
             hide_parameters=True,  # an error's text must not carry message text into logs
         )
-        self._listener = Listener(self._engine)
+        # The LISTEN connection is held, never pooled: opened afresh each time.
+        self._listening: AsyncEngine = create_async_engine(
+            options.url,
+            connect_args=options.connect_args,
+            poolclass=NullPool,
+            hide_parameters=True,
+        )
+        self._listener = Listener(self._listening)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine.sync_engine
 
     async def transaction(self, work: Work[T]) -> T:
-        async with self._engine.begin() as connection:
-            return await connection.run_sync(work)
+        """Run `work` in one transaction. A connection that turns out to have dropped (a
+        failover, an idle timeout) before the commit is replaced, and the work run once
+        more: PostgreSQL rolled back all of it with the session. A drop during the commit
+        is raised: whether it committed cannot be known."""
+        for attempt in (1, 2):
+            async with self._engine.connect() as connection:
+                transaction = await connection.begin()
+                try:
+                    result = await connection.run_sync(work)
+                except DBAPIError as error:
+                    with contextlib.suppress(Exception):
+                        await transaction.rollback()
+                    if attempt == 1 and error.connection_invalidated:
+                        log.info("a database connection had dropped; trying on a new one")
+                        continue
+                    raise
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        await transaction.rollback()
+                    raise
+                await transaction.commit()
+                return result
+        raise AssertionError("unreachable")
 
     async def publish(self, channel: str, message: str) -> bool:
-        async with self._engine.begin() as connection:
-            await connection.execute(select(func.pg_notify(channel, message)))
+        await self.transaction(lambda conn: conn.execute(select(func.pg_notify(channel, message))))
         return True
 
     async def subscribe(self, channel: str, receive: Callable[[str], None]) -> None:
@@ -201,6 +303,7 @@ class AsyncPostgres(Database):
 
     async def close(self) -> None:
         await self._listener.close()
+        await self._listening.dispose()
         await self._engine.dispose()
 
 

@@ -21,7 +21,8 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy import Connection, delete, select
 
-from bot.store.store import Store, insert_into, now
+from bot.store.statements import insert_into
+from bot.store.store import Store, now
 from bot.store.tables import installations, oauth_states
 
 log = logging.getLogger(__name__)

@@ -11,18 +11,71 @@ whose lease ran out. The row is deleted when the answer is delivered.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.store.database import Database
-from bot.store.store import ThreadState, TurnRecord, now, read_thread_state, record_turn
-from bot.store.tables import live_answers, seen_messages
+from bot.store.database import Database, Work
+from bot.store.store import HEARD_SINCE, ThreadState, TurnRecord, now, record_turn
+from bot.store.tables import live_answers, seen_messages, threads
 
 WAITING, ANSWERING, DELIVERING = "waiting", "answering", "delivering"
+
+# Built once (see statements.py); the answer's key and this worker are bound parameters.
+_live = live_answers.c
+_MINE = (_live.key == bindparam("answer")) & (_live.owner == bindparam("worker"))
+_CLAIM = seen_messages.insert()
+_KEEP = live_answers.insert()
+# A held answer's thread: its chain head, and whether messages were heard since. No row
+# when this worker does not hold the answer.
+_STARTING = (
+    select(threads.c.chain_head, HEARD_SINCE)
+    .select_from(
+        live_answers.outerjoin(
+            threads,
+            (threads.c.team_id == _live.team_id)
+            & (threads.c.channel_id == _live.channel_id)
+            & (threads.c.thread_ts == _live.thread_ts),
+        )
+    )
+    .where(_MINE)
+)
+_SAVE = (
+    update(live_answers)
+    .where(_MINE)
+    .values(
+        state=ANSWERING,
+        response_id=bindparam("response_id_"),
+        sequence=bindparam("sequence_"),
+        progress=bindparam("progress_"),
+    )
+)
+_FORGET = delete(live_answers).where(_MINE)
+_RENEW = (
+    update(live_answers)
+    .where(_live.owner == bindparam("worker"), _live.key.in_(bindparam("keys", expanding=True)))
+    .values(lease_until=bindparam("until"))
+)
+_ME = select(_live.team_id, _live.channel_id, _live.thread_ts, _live.accepted_at).where(
+    _live.key == bindparam("key")
+)
+_EARLIER = (
+    select(_live.key)
+    .where(
+        _live.team_id == bindparam("team"),
+        _live.channel_id == bindparam("channel"),
+        _live.thread_ts == bindparam("thread"),
+        _live.state.in_((WAITING, ANSWERING)),
+        _live.key != bindparam("key"),
+        (_live.accepted_at < bindparam("accepted"))
+        | ((_live.accepted_at == bindparam("accepted")) & (_live.key < bindparam("key"))),
+    )
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -63,21 +116,24 @@ class LiveAnswers:
         """Claim the user's message and keep its turn, in one transaction; False when it
         was claimed before (a redelivery, by any worker)."""
 
+        kept = json.dumps(turn)
+
         def work(conn: Connection) -> None:
             at = now()
-            conn.execute(seen_messages.insert().values(key=key, seen_at=at))
+            conn.execute(_CLAIM, {"key": key, "seen_at": at})
             conn.execute(
-                live_answers.insert().values(
-                    key=key,
-                    team_id=team_id,
-                    channel_id=channel_id,
-                    thread_ts=thread_ts,
-                    turn=json.dumps(turn),
-                    state=WAITING,
-                    owner=self.owner,
-                    lease_until=at + self.lease,
-                    accepted_at=at,
-                )  # fmt: skip
+                _KEEP,
+                {
+                    "key": key,
+                    "team_id": team_id,
+                    "channel_id": channel_id,
+                    "thread_ts": thread_ts,
+                    "turn": kept,
+                    "state": WAITING,
+                    "owner": self.owner,
+                    "lease_until": at + self.lease,
+                    "accepted_at": at,
+                },
             )
 
         try:
@@ -86,21 +142,28 @@ class LiveAnswers:
             return False
         return True
 
-    async def begin(self, key: str) -> ThreadState | None:
-        """Mark the answer started and read its thread's state; None when this worker no
-        longer holds it (another took it over)."""
+    async def begin(
+        self, key: str, also: Work[Callable[[], None]] | None = None
+    ) -> ThreadState | None:
+        """The state of the answer's thread as its answer starts; None when this worker no
+        longer holds it (another took it over). One read: the answer is marked started
+        (`answering`) with the first progress it keeps (`save`); until then a successor
+        starts it afresh either way. `also` reads more in the same transaction (what the
+        policy needs); what it returns is called here, once the transaction is done."""
 
-        def work(conn: Connection) -> ThreadState | None:
-            row = conn.execute(
-                select(live_answers.c.team_id, live_answers.c.channel_id, live_answers.c.thread_ts)
-                .where(self._mine(key))
-            ).first()  # fmt: skip
+        def work(conn: Connection) -> tuple[ThreadState, Callable[[], None] | None] | None:
+            row = conn.execute(_STARTING, {"answer": key, "worker": self.owner}).first()
             if row is None:
                 return None
-            conn.execute(update(live_answers).where(self._mine(key)).values(state=ANSWERING))
-            return read_thread_state(conn, row[0], row[1], row[2])
+            return ThreadState(row[0], bool(row[1])), (also(conn) if also else None)
 
-        return await self._db.transaction(work)
+        started = await self._db.transaction(work)
+        if started is None:
+            return None
+        state, hand_over = started
+        if hand_over is not None:
+            hand_over()
+        return state
 
     async def next_in_thread(self, key: str) -> bool:
         """True when no earlier turn of the same thread is still waiting for, or getting,
@@ -109,26 +172,18 @@ class LiveAnswers:
         happens to a connection."""
 
         def work(conn: Connection) -> bool:
-            me = conn.execute(
-                select(
-                    live_answers.c.team_id, live_answers.c.channel_id,
-                    live_answers.c.thread_ts, live_answers.c.accepted_at,
-                ).where(live_answers.c.key == key)
-            ).first()  # fmt: skip
+            me = conn.execute(_ME, {"key": key}).first()
             if me is None:
                 return True
             earlier = conn.scalar(
-                select(live_answers.c.key)
-                .where(
-                    live_answers.c.team_id == me.team_id,
-                    live_answers.c.channel_id == me.channel_id,
-                    live_answers.c.thread_ts == me.thread_ts,
-                    live_answers.c.state.in_((WAITING, ANSWERING)),
-                    live_answers.c.key != key,
-                    (live_answers.c.accepted_at < me.accepted_at)
-                    | ((live_answers.c.accepted_at == me.accepted_at) & (live_answers.c.key < key)),
-                )
-                .limit(1)
+                _EARLIER,
+                {
+                    "team": me.team_id,
+                    "channel": me.channel_id,
+                    "thread": me.thread_ts,
+                    "key": key,
+                    "accepted": me.accepted_at,
+                },
             )
             return earlier is None
 
@@ -137,25 +192,33 @@ class LiveAnswers:
     async def save(
         self, key: str, response_id: str | None, sequence: int, progress: dict[str, Any]
     ) -> bool:
-        """Keep how far the answer got; False when this worker no longer holds it."""
+        """Keep how far the answer got (it is under way: `answering`); False when this
+        worker no longer holds it."""
+        values = {
+            "answer": key,
+            "worker": self.owner,
+            "response_id_": response_id,
+            "sequence_": sequence,
+            "progress_": json.dumps(progress),
+        }
 
         def work(conn: Connection) -> bool:
-            result = conn.execute(
-                update(live_answers)
-                .where(self._mine(key))
-                .values(response_id=response_id, sequence=sequence, progress=json.dumps(progress))
-            )
-            return bool(result.rowcount)
+            return bool(conn.execute(_SAVE, values).rowcount)
 
         return await self._db.transaction(work)
 
-    async def done(self, key: str, record: TurnRecord | None = None) -> bool:
+    async def done(
+        self, key: str, record: TurnRecord | None = None, also: Work[None] | None = None
+    ) -> bool:
         """The answer is delivered: keep its turn (the chain moves) and forget the answer, in
-        one transaction. False, and nothing kept, when this worker no longer holds it
-        (another took it over): the chain moves only under the answer's holder."""
+        one transaction, with `also` (the last response's tokens counted) in the same one.
+        False, and no turn kept, when this worker no longer holds it (another took it
+        over): the chain moves only under the answer's holder."""
 
         def work(conn: Connection) -> bool:
-            if not conn.execute(delete(live_answers).where(self._mine(key))).rowcount:
+            if also is not None:
+                also(conn)
+            if not conn.execute(_FORGET, {"answer": key, "worker": self.owner}).rowcount:
                 return False
             if record is not None:
                 record_turn(conn, record)
@@ -164,13 +227,21 @@ class LiveAnswers:
         return await self._db.transaction(work)
 
     async def left(
-        self, key: str, record: TurnRecord | None, final: dict[str, Any], delay: timedelta
+        self,
+        key: str,
+        record: TurnRecord | None,
+        final: dict[str, Any],
+        delay: timedelta,
+        also: Work[None] | None = None,
     ) -> int:
         """The final write did not land: keep the turn (the chain moves) and what is left
-        to write, for any worker to try again after `delay`; in one transaction. How many
-        attempts have failed so far; 0 when this worker no longer holds the answer."""
+        to write, for any worker to try again after `delay`; in one transaction, with
+        `also` as in `done`. How many attempts have failed so far; 0 when this worker no
+        longer holds the answer."""
 
         def work(conn: Connection) -> int:
+            if also is not None:
+                also(conn)
             held = conn.execute(
                 update(live_answers)
                 .where(self._mine(key))
@@ -201,11 +272,8 @@ class LiveAnswers:
         """Extend the lease of the answers this worker is at work on."""
 
         def work(conn: Connection) -> int:
-            result = conn.execute(
-                update(live_answers)
-                .where(live_answers.c.owner == self.owner, live_answers.c.key.in_(keys))
-                .values(lease_until=now() + self.lease)
-            )
+            held = {"worker": self.owner, "keys": list(keys), "until": now() + self.lease}
+            result = conn.execute(_RENEW, held)
             return int(result.rowcount or 0)
 
         return await self._db.transaction(work)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Connection, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
 from bot.store import migrate
 from bot.store.database import Database, Work, connect, lock_id_of
+from bot.store.statements import insert_into as insert_into  # also where it was before
+from bot.store.statements import per_dialect
 from bot.store.tables import (
     assistant_threads,
     feedback,
@@ -94,18 +95,73 @@ def _place(team_id: str, channel_id: str, thread_ts: str) -> tuple[Any, ...]:
     )
 
 
-def insert_into(conn: Connection, table: Any) -> Any:
-    """INSERT with the dialect's ON CONFLICT support (both engines have it)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+# The thread of the bound parameters team, channel and thread (statements built once).
+_THREAD = (
+    threads.c.team_id == bindparam("team"),
+    threads.c.channel_id == bindparam("channel"),
+    threads.c.thread_ts == bindparam("thread"),
+)
+# Whether messages were heard in the thread since the bot's last turn.
+HEARD_SINCE = select(heard_messages.c.id).where(heard_messages.c.thread_id == threads.c.id).exists()
+_THREAD_STATE = select(threads.c.chain_head, HEARD_SINCE).where(*_THREAD)
+_INSERT_TURN = turns.insert()
+_DELETE_HEARD = delete(heard_messages).where(
+    heard_messages.c.id.in_(bindparam("ids", expanding=True))
+)
+_INSERT_HEARD = per_dialect(
+    lambda insert: insert(heard_messages).on_conflict_do_nothing()
+)  # fmt: skip
+# The bot takes part in the thread: it answered there, or a turn of it is accepted.
+_TAKES_PART = select(
+    select(threads.c.id).where(*_THREAD).exists()
+    | select(live_answers.c.key)
+    .where(
+        live_answers.c.team_id == bindparam("team"),
+        live_answers.c.channel_id == bindparam("channel"),
+        live_answers.c.thread_ts == bindparam("thread"),
+    )
+    .exists()
+)
+_HEARD_IN_THREAD = (
+    select(
+        heard_messages.c.id, heard_messages.c.user_id, heard_messages.c.text,
+        heard_messages.c.message_ts, heard_messages.c.files,
+    )
+    .join(threads, threads.c.id == heard_messages.c.thread_id)
+    .where(*_THREAD)
+)  # fmt: skip
+
+
+def _thread_upsert(insert: Any, *, moves: bool) -> Any:
+    """One atomic upsert on both engines: two workers cannot create a thread twice. With
+    `moves`, the thread's chain head moves to the bound `head`."""
+    changes: dict[str, Any] = {"updated_at": bindparam("at")}
+    if moves:
+        changes["chain_head"] = bindparam("head")
+    return (
+        insert(threads)
+        .values(
+            team_id=bindparam("team"),
+            channel_id=bindparam("channel"),
+            thread_ts=bindparam("thread"),
+            chain_head=bindparam("head"),
+            created_at=bindparam("at"),
+            updated_at=bindparam("at"),
+        )  # fmt: skip
+        .on_conflict_do_update(index_elements=["team_id", "channel_id", "thread_ts"], set_=changes)
+        .returning(threads.c.id)
+    )
+
+
+_TOUCH = per_dialect(lambda insert: _thread_upsert(insert, moves=False))
+_TOUCH_AND_MOVE = per_dialect(lambda insert: _thread_upsert(insert, moves=True))
 
 
 def read_thread_state(
     conn: Connection, team_id: str, channel_id: str, thread_ts: str
 ) -> ThreadState:
-    heard = select(heard_messages.c.id).where(heard_messages.c.thread_id == threads.c.id).exists()
     row = conn.execute(
-        select(threads.c.chain_head, heard).where(*_place(team_id, channel_id, thread_ts))
+        _THREAD_STATE, {"team": team_id, "channel": channel_id, "thread": thread_ts}
     ).first()
     return ThreadState(None, False) if row is None else ThreadState(row[0], bool(row[1]))
 
@@ -120,20 +176,10 @@ def _touch_thread(
 ) -> int:
     """The thread's id, creating the thread if new; moves its chain head to `head` if given."""
     at = at or now()
-    changes: dict[str, Any] = {"updated_at": at, **({"chain_head": head} if head else {})}
-    # One atomic upsert on both engines: two workers cannot create a thread twice.
+    upsert = _TOUCH_AND_MOVE(conn) if head else _TOUCH(conn)
     thread_id = conn.scalar(
-        insert_into(conn, threads)
-        .values(
-            team_id=team_id,
-            channel_id=channel_id,
-            thread_ts=thread_ts,
-            chain_head=head,
-            created_at=at,
-            updated_at=at,
-        )  # fmt: skip
-        .on_conflict_do_update(index_elements=["team_id", "channel_id", "thread_ts"], set_=changes)
-        .returning(threads.c.id)
+        upsert,
+        {"team": team_id, "channel": channel_id, "thread": thread_ts, "head": head, "at": at},
     )
     assert thread_id is not None
     return int(thread_id)
@@ -146,26 +192,27 @@ def record_turn(conn: Connection, turn: TurnRecord) -> None:
         conn, turn.team_id, turn.channel_id, turn.thread_ts, head, turn.finished_at
     )
     conn.execute(
-        turns.insert().values(
-            thread_id=thread_id,
-            user_id=turn.user_id,
-            message_ts=turn.message_ts,
-            response_id=turn.response_id,
-            previous_response_id=turn.previous_response_id,
-            status=turn.status,
-            error_code=turn.error_code,
-            input_tokens=turn.input_tokens,
-            output_tokens=turn.output_tokens,
-            total_tokens=turn.total_tokens,
-            reasoning_tokens=turn.reasoning_tokens,
-            started_at=turn.started_at,
-            finished_at=turn.finished_at,
-            answer_text=turn.answer_text or None,
-        )  # fmt: skip
+        _INSERT_TURN,
+        {
+            "thread_id": thread_id,
+            "user_id": turn.user_id,
+            "message_ts": turn.message_ts,
+            "response_id": turn.response_id,
+            "previous_response_id": turn.previous_response_id,
+            "status": turn.status,
+            "error_code": turn.error_code,
+            "input_tokens": turn.input_tokens,
+            "output_tokens": turn.output_tokens,
+            "total_tokens": turn.total_tokens,
+            "reasoning_tokens": turn.reasoning_tokens,
+            "started_at": turn.started_at,
+            "finished_at": turn.finished_at,
+            "answer_text": turn.answer_text or None,
+        },
     )
     if turn.stored and turn.heard_ids:
         # The chain has taken them in; a failed turn leaves them for the next.
-        conn.execute(delete(heard_messages).where(heard_messages.c.id.in_(turn.heard_ids)))
+        conn.execute(_DELETE_HEARD, {"ids": list(turn.heard_ids)})
 
 
 def _upgrade(conn: Connection) -> None:
@@ -211,6 +258,11 @@ class Store:
     def one_process(self) -> bool:
         """SQLite: one worker process uses the database."""
         return self._db.dialect == "sqlite"
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine under the store, for its events (benchmarks, tests)."""
+        return self._db.engine
 
     async def run(self, work: Work[T]) -> T:
         """Run `work` in one transaction: for reports and admin reads."""
@@ -431,17 +483,29 @@ class Store:
         """True when the bot takes part in this thread: it answered there before, or a
         turn of it is accepted (its first answer may be under way)."""
 
+        place = {"team": team_id, "channel": channel_id, "thread": thread_ts}
+        return await self._db.transaction(lambda conn: bool(conn.scalar(_TAKES_PART, place)))
+
+    async def hear_if_taking_part(
+        self,
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        ts: str,
+        text: str,
+        files: Sequence[dict[str, Any]] = (),
+    ) -> bool:
+        """`hear` where the bot takes part in the thread (`takes_part`), in one transaction;
+        False, and nothing kept, where it does not."""
+        place = {"team": team_id, "channel": channel_id, "thread": thread_ts}
+        keep = self._hearing(team_id, channel_id, thread_ts, user_id, ts, text, files)
+
         def work(conn: Connection) -> bool:
-            known = select(threads.c.id).where(*_place(team_id, channel_id, thread_ts))
-            accepted = select(live_answers.c.key).where(
-                live_answers.c.team_id == team_id,
-                live_answers.c.channel_id == channel_id,
-                live_answers.c.thread_ts == thread_ts,
-            )
-            return (
-                conn.scalar(known.limit(1)) is not None
-                or conn.scalar(accepted.limit(1)) is not None
-            )
+            if not conn.scalar(_TAKES_PART, place):
+                return False
+            keep(conn)
+            return True
 
         return await self._db.transaction(work)
 
@@ -457,24 +521,37 @@ class Store:
     ) -> None:
         """Keep a message written in a thread the bot takes part in, until its next turn;
         with references to its files (plain JSON values), read when that turn is answered."""
+        await self._db.transaction(
+            self._hearing(team_id, channel_id, thread_ts, user_id, ts, text, files)
+        )
+
+    @staticmethod
+    def _hearing(
+        team_id: str,
+        channel_id: str,
+        thread_ts: str,
+        user_id: str,
+        ts: str,
+        text: str,
+        files: Sequence[dict[str, Any]],
+    ) -> Work[None]:
         kept_files = json.dumps(list(files)) if files else None
 
         def work(conn: Connection) -> None:
             thread_id = _touch_thread(conn, team_id, channel_id, thread_ts)
             conn.execute(
-                insert_into(conn, heard_messages)
-                .values(
-                    thread_id=thread_id,
-                    user_id=user_id,
-                    message_ts=ts,
-                    text=text,
-                    at=now(),
-                    files=kept_files,
-                )  # fmt: skip
-                .on_conflict_do_nothing()
+                _INSERT_HEARD(conn),
+                {
+                    "thread_id": thread_id,
+                    "user_id": user_id,
+                    "message_ts": ts,
+                    "text": text,
+                    "at": now(),
+                    "files": kept_files,
+                },
             )
 
-        await self._db.transaction(work)
+        return work
 
     async def revise_heard(self, team_id: str, channel_id: str, ts: str, text: str | None) -> int:
         """Its author edited (`text`) or deleted (None) the message at `ts`: what was heard
@@ -514,14 +591,8 @@ class Store:
         until a turn that sent them along (or left them out) is stored."""
 
         def work(conn: Connection) -> list[HeardMessage]:
-            rows = conn.execute(
-                select(
-                    heard_messages.c.id, heard_messages.c.user_id, heard_messages.c.text,
-                    heard_messages.c.message_ts, heard_messages.c.files,
-                )
-                .join(threads, threads.c.id == heard_messages.c.thread_id)
-                .where(*_place(team_id, channel_id, thread_ts))
-            ).all()  # fmt: skip
+            place = {"team": team_id, "channel": channel_id, "thread": thread_ts}
+            rows = conn.execute(_HEARD_IN_THREAD, place).all()
             earlier = sorted(
                 (r for r in rows if float(r[3]) < float(before_ts)), key=lambda r: float(r[3])
             )

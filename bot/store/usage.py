@@ -9,13 +9,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
-from bot.store.store import Store, insert_into
+from bot.store.database import Work
+from bot.store.statements import per_dialect
+from bot.store.store import Store
 from bot.store.tables import token_usage
 
 _COUNTED = ("answers", "asks", "input_tokens", "output_tokens", "total_tokens")
+_PLACE = ("team_id", "day", "user_id", "channel_id", "model")
+
+
+def _upsert(insert: Any) -> Any:
+    adding = insert(token_usage).values({name: bindparam(name) for name in _PLACE + _COUNTED})
+    return adding.on_conflict_do_update(
+        index_elements=list(_PLACE),
+        set_={name: token_usage.c[name] + adding.excluded[name] for name in _COUNTED},
+    )
+
+
+_ADD = per_dialect(_upsert)  # built once per dialect (see statements.py)
+_SPENT_ON = select(
+    func.coalesce(
+        func.sum(token_usage.c.total_tokens).filter(token_usage.c.user_id == bindparam("user")), 0
+    ),
+    func.coalesce(func.sum(token_usage.c.total_tokens), 0),
+).where(token_usage.c.team_id == bindparam("team"), token_usage.c.day == bindparam("day"))
+
+
+def adding(spent: Spent, day: date) -> Work[None]:
+    """The write that counts one response against `day` (UTC), for any transaction."""
+    values = {
+        "team_id": spent.team_id,
+        "day": day,
+        "user_id": spent.user_id,
+        "channel_id": spent.channel_id,
+        "model": spent.model,
+        **{name: getattr(spent, name) for name in _COUNTED},
+    }
+
+    def work(conn: Connection) -> None:
+        conn.execute(_ADD(conn), values)
+
+    return work
 
 
 @dataclass(frozen=True)
@@ -63,41 +101,26 @@ class UsageStore:
     def __init__(self, store: Store) -> None:
         self._store = store
 
+    def adding(self, spent: Spent, day: date) -> Work[None]:
+        """The write that counts one response (see `adding`)."""
+        return adding(spent, day)
+
     async def add(self, spent: Spent, day: date) -> None:
-        """Count one response against `day` (UTC)."""
-
-        def work(conn: Connection) -> None:
-            counted = {name: getattr(spent, name) for name in _COUNTED}
-            insert = insert_into(conn, token_usage).values(
-                team_id=spent.team_id,
-                day=day,
-                user_id=spent.user_id,
-                channel_id=spent.channel_id,
-                model=spent.model,
-                **counted,
-            )
-            conn.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["team_id", "day", "user_id", "channel_id", "model"],
-                    set_={name: token_usage.c[name] + insert.excluded[name] for name in _COUNTED},
-                )
-            )
-
-        await self._store.run(work)
+        """Count one response against `day` (UTC), in a transaction of its own."""
+        await self._store.run(adding(spent, day))
 
     async def spent_on(self, day: date, team_id: str, user_id: str) -> tuple[int, int]:
         """(the user's tokens, the whole workspace's tokens) on `day`: one query."""
+        return await self._store.run(self.spending(day, team_id, user_id))
+
+    def spending(self, day: date, team_id: str, user_id: str) -> Work[tuple[int, int]]:
+        """`spent_on`'s read, for any transaction."""
 
         def work(conn: Connection) -> tuple[int, int]:
-            mine = func.sum(token_usage.c.total_tokens).filter(token_usage.c.user_id == user_id)
-            row = conn.execute(
-                select(
-                    func.coalesce(mine, 0), func.coalesce(func.sum(token_usage.c.total_tokens), 0)
-                ).where(token_usage.c.team_id == team_id, token_usage.c.day == day)
-            ).one()
+            row = conn.execute(_SPENT_ON, {"user": user_id, "team": team_id, "day": day}).one()
             return int(row[0]), int(row[1])
 
-        return await self._store.run(work)
+        return work
 
     async def workspace_on(self, day: date, team_id: str) -> WorkspaceDay:
         def work(conn: Connection) -> WorkspaceDay:

@@ -78,7 +78,7 @@ async def test_an_answers_rounds_add_tokens_but_count_one_answer(database_url: s
     budgets = DailyBudgets(usage, user_tokens=500, clock=lambda: datetime(2026, 11, 30, 20, 40))
     turn = Turn("T1", "C1", "1.1", "U1", "1.2", "look it up", one_off=True)
     for tokens in (100, 250, 50):  # three rounds of one /ask
-        await budgets.spent(turn, "gpt-4.1", Usage(tokens - 10, 10, tokens))
+        await store.run(budgets.spent(turn, "gpt-4.1", Usage(tokens - 10, 10, tokens)))
     assert await usage.spent_on(DAY, "T1", "U1") == (400, 400)
     [row] = await usage.since(DAY)
     assert (row.answers, row.asks, row.total_tokens) == (1, 1, 400)
