@@ -12,8 +12,9 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import Store
-from tests.support.postgres import PG_URL, empty_database
+from tests.support.postgres import empty_database, pg_url
 
+PG_URL = pg_url()
 pytestmark = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
 
 
