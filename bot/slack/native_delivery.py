@@ -70,6 +70,7 @@ class NativeDelivery:
         "_streaming",
         "_ts",
         "_writer",
+        "_writing_at",
     )
 
     def __init__(
@@ -112,6 +113,7 @@ class NativeDelivery:
         self._opening: asyncio.TimerHandle | None = None  # the empty stream, unless text comes
         self._offered = False  # something was given to the pacer to show
         self._placeholding = False  # the stream shows nothing but its Stop button yet
+        self._writing_at = 0.0  # loop time the last call began
 
     async def start(self) -> None:
         if self._pacer is not None:
@@ -164,7 +166,10 @@ class NativeDelivery:
             return 0.0
         wait = self._allowance.wait() if self._allowance is not None else 0.0
         interval = self._append_interval() if self._append_interval is not None else 0.0
-        return max(interval, wait)
+        # The interval runs from when the last call was sent: Slack's time to answer it
+        # is not added to every interval.
+        sending = asyncio.get_running_loop().time() - self._writing_at
+        return max(interval - sending, wait)
 
     def _called(self, *, placeholder: bool = False) -> None:
         """One interim call of the answer landed."""
@@ -211,6 +216,7 @@ class NativeDelivery:
 
     async def _append(self, text: str) -> str | None:
         """Send what `text` adds; returns what the message shows now."""
+        self._writing_at = asyncio.get_running_loop().time()
         if not self._streaming:
             # Posted and edited instead: the progress shows until the text starts.
             shown = text or progress_text(self._cards.latest)

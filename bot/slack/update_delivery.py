@@ -58,6 +58,7 @@ class UpdateDelivery:
         "_stop",
         "_ts",
         "_writer",
+        "_writing_at",
     )
 
     def __init__(
@@ -88,6 +89,7 @@ class UpdateDelivery:
         self._offered = False  # something was given to the pacer to show
         self._placeholding = False  # the message shows only the placeholder
         self._posting = asyncio.Lock()
+        self._writing_at = 0.0  # loop time the last write began
 
     async def start(self) -> None:
         if self._pacer is not None:
@@ -134,7 +136,10 @@ class UpdateDelivery:
         wait = self._allowance.wait() if self._allowance is not None else 0.0
         if self._placeholding or self._edit_interval is None:
             return wait
-        return max(self._edit_interval(), wait)
+        # The interval runs from when the last edit was sent: Slack's time to answer it
+        # is not added to every interval.
+        sending = asyncio.get_running_loop().time() - self._writing_at
+        return max(self._edit_interval() - sending, wait)
 
     async def leave(self) -> None:
         self._cancel_opening()
@@ -148,6 +153,7 @@ class UpdateDelivery:
             self._pacer.watcher = watcher
 
     async def _write(self, text: str) -> str | None:
+        self._writing_at = asyncio.get_running_loop().time()
         if self._delegate is not None:
             return None  # answered privately: nothing more goes to the channel
         if self._ts is None:
