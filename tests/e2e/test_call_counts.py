@@ -55,13 +55,14 @@ async def test_a_quick_answer_is_posted_with_its_text_no_placeholder_before_it(
     start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
 ) -> None:
     bot = await start_bot(BOT_UPDATE_INTERVAL=1.0)
-    fake_model.enqueue(answer("The build is green."))
+    text = "The build is green."
+    fake_model.enqueue(answer(text, chunks=[text[:9], text[9:]], delay=0.3))
     event = mention("<@UBOT> is the build green?")
     await slack.event(bot, event)
     [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
     await bot.idle()
 
-    assert message.visible == "The build is green."
+    assert message.visible == text
     calls = answer_calls(fake_slack, "C1")
     # Posted with its text (and the Stop button), then the final write: two calls.
     assert [c.method for c in calls] == ["chat.postMessage", "chat.update"]
