@@ -2,6 +2,7 @@
 the first visible text, and Slack calls per answer.
 
     python -m bench.live_answers [--answers 500] [--seconds 20] [--interval 2.0]
+                                 [--mode update|native]
 
 The bot runs in its own process (bench/serve_bot.py; update mode, SQLite); the fake
 Slack and the fake Responses API (tests/fakes) run in this one. Two parts:
@@ -18,7 +19,8 @@ Slack and the fake Responses API (tests/fakes) run in this one. Two parts:
      its memory before, over N;
    - edit lag: how much later than `--interval` after the previous edit each interim
      edit of a message arrived (text is always waiting: deltas come faster), p50/p99;
-   - Slack calls per answer (posts and edits) against 2 + duration ÷ interval.
+   - Slack calls per answer (posts and edits; in native mode the stream's start,
+     appends and stop too) against 2 + duration ÷ interval.
 
 Everything talks to 127.0.0.1 only; every wait is bounded. Linux only (/proc).
 """
@@ -56,6 +58,14 @@ from tests.fakes.responses_api import (
 from tests.fakes.slack_api import FakeSlack
 
 FIRST_TEXT_ANSWERS = 20
+# The calls that post, stream or edit an answer's message.
+MESSAGE_CALLS = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+)
 FEW, MANY = 10, 100  # deltas per answer in the two runs of part 2
 DRAIN_SECONDS = 60.0
 
@@ -135,9 +145,10 @@ class TimedSlack(FakeSlack):
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         at = time.monotonic()
         body = super()._answer(method, args)
-        if method not in ("chat.update", "chat.postMessage") or not body.get("ok"):
+        if method not in MESSAGE_CALLS or not body.get("ok"):
             return body
-        message = self.messages.get((str(body.get("channel")), str(body.get("ts"))))
+        channel = body.get("channel") or args.get("channel")
+        message = self.messages.get((str(channel), str(body.get("ts") or args.get("ts"))))
         if message is None or message.thread_ts is None:
             return body
         self.writes[message.thread_ts].append(at)
@@ -159,6 +170,9 @@ class LiveRun:
     delivered: int
 
 
+MODE = "update"  # BOT_STREAM_MODE, set from --mode
+
+
 async def started_bot(slack: FakeSlack, model: FakeModel, workdir: Path, interval: float) -> Any:
     return await BotProcess.start(
         slack,
@@ -167,6 +181,7 @@ async def started_bot(slack: FakeSlack, model: FakeModel, workdir: Path, interva
         None,
         extra={
             "BOT_UPDATE_INTERVAL": str(interval),
+            "BOT_STREAM_MODE": MODE,
             "BOT_MAX_CONCURRENT_ANSWERS": "1000",
             "BOT_LOG_LEVEL": "WARNING",
         },
@@ -253,8 +268,8 @@ async def live(count: int, deltas: int, seconds: float, interval: float) -> Live
     for event in events:
         arrivals = slack.writes.get(event["ts"], [])
         calls.append(len(arrivals))
-        # The placeholder, the first text, the interim edits, the final write: the gaps
-        # between interim edits are what pacing decides.
+        # The first post (the first text, or a placeholder), the interim edits, the final
+        # write: the gaps between interim edits are what pacing decides.
         interim = arrivals[1:-1]
         lags += [max(b - a - interval, 0.0) for a, b in zip(interim, interim[1:], strict=False)]
     return LiveRun(deltas, cpu, rss_before, rss_live, lags, calls, done)
@@ -312,7 +327,10 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=500, help="answers live at once")
     parser.add_argument("--seconds", type=float, default=20.0, help="each answer's stream")
     parser.add_argument("--interval", type=float, default=2.0, help="BOT_UPDATE_INTERVAL")
+    parser.add_argument("--mode", choices=("update", "native"), default="update")
     args = parser.parse_args()
+    global MODE
+    MODE = args.mode
     if not 1 <= args.answers <= 2000:
         parser.error("--answers must be in [1, 2000]")
     if not 2 <= args.seconds <= 120:

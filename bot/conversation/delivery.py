@@ -16,6 +16,9 @@ class ShownText(Protocol):
 
     async def showing(self, text: str) -> None: ...
 
+    def placed(self) -> None:
+        """The answer's message has just appeared: where it is must be kept too."""
+
 
 class Delivery(Protocol):
     async def start(self) -> None:

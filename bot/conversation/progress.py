@@ -91,6 +91,11 @@ class Progress:
             self._shown = (self.sequence, self.answer)
             await self.keep()
 
+    def placed(self) -> None:
+        """The answer's message appeared (posted with its first text): kept soon, so a
+        successor finishes that message instead of posting another."""
+        self._write()
+
     def _write(self) -> None:
         self._dirty.set()
         if self._task is None and not self._closing:

@@ -72,15 +72,25 @@ class Ledger(Protocol):
 
 
 class MemoryLedger:
-    """The ledger of one process: a window of call times per key."""
+    """The ledger of one process: a window of call times per key. Windows whose calls
+    have all left them are dropped now and then, so workspaces that went quiet cost
+    nothing."""
+
+    SWEEP_EVERY = 1024  # takes
 
     def __init__(self) -> None:
         self._windows: dict[str, deque[float]] = {}
+        self._longest = 0.0  # the longest window asked for: older calls count nowhere
+        self._takes = 0
 
     async def take(
         self, key: str, calls: int, seconds: float, *, team: str, live: int, keep: int
     ) -> float:
         now = time.monotonic()
+        self._longest = max(self._longest, seconds)
+        self._takes += 1
+        if self._takes % self.SWEEP_EVERY == 0:
+            self._sweep(now)
         window = self._windows.setdefault(key, deque())
         while window and window[0] <= now - seconds:
             window.popleft()
@@ -88,6 +98,11 @@ class MemoryLedger:
         if not wait:
             window.append(now)
         return wait
+
+    def _sweep(self, now: float) -> None:
+        quiet = [k for k, w in self._windows.items() if not w or w[-1] <= now - self._longest]
+        for key in quiet:
+            del self._windows[key]
 
 
 class Deferred(Exception):
@@ -130,6 +145,8 @@ class SlackBudget:
 class AnswerBudget:
     """One answer's part of its workspace's budget: wraps the answer's Slack calls."""
 
+    __slots__ = ("_budget", "_channel", "_live", "_shown", "_team")
+
     def __init__(self, budget: SlackBudget, team_id: str, channel_id: str) -> None:
         self._budget = budget
         self._team = team_id
@@ -148,13 +165,15 @@ class AnswerBudget:
     def end(self) -> None:
         if self._live:
             self._live = False
-            self._budget.live[self._team] -= 1
-            self._budget.unshown[self._team] -= 0 if self._shown else 1
+            _less(self._budget.live, self._team)
+            if not self._shown:
+                _less(self._budget.unshown, self._team)
 
     def _showing(self) -> None:
         if not self._shown:
             self._shown = True
-            self._budget.unshown[self._team] -= 1 if self._live else 0
+            if self._live:
+                _less(self._budget.unshown, self._team)
 
     def interval(self, method: str, base: float) -> Callable[[], float]:
         """The least seconds between two interim calls of `method` by this answer, now:
@@ -218,6 +237,13 @@ class AnswerBudget:
         if limit.per_channel:
             key += f":{self._channel}"
         return await self._budget.take(key, limit, self._team, kind)
+
+
+def _less(counter: Counter[str], team: str) -> None:
+    """One fewer for `team`; a workspace with none left is not kept."""
+    counter[team] -= 1
+    if counter[team] <= 0:
+        del counter[team]
 
 
 def unlimited() -> AnswerBudget:

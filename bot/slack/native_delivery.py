@@ -10,11 +10,19 @@ about five minutes, or any other streaming error) goes on as chat.update
 edits, text intact; so does an answer another worker resumes.
 When the workspace's Slack budget has no room for another stream, the answer is
 posted and edited instead, as in `update` mode.
+
+The stream starts with the model's first text (or its first task card) when that comes
+within a moment (`call_allowance.placeholder_after`); otherwise it starts then, empty
+but for its Stop button. Appends follow at most one per interval, within the answer's
+call allowance (its stop and final write reserved). An answer done before its stream
+started is simply posted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -27,6 +35,7 @@ from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.budget import Deferred
+from bot.slack.call_allowance import CallAllowance, placeholder_after
 from bot.slack.calls import FinalWriteFailed, RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.task_cards import DISPLAY_MODE, TaskCards
@@ -39,6 +48,31 @@ APPEND_LIMIT = 11_000  # markdown_text per call holds 12,000
 
 
 class NativeDelivery:
+    __slots__ = (
+        "_allowance",
+        "_append_interval",
+        "_appended",
+        "_cards",
+        "_client",
+        "_find_status",
+        "_finished",
+        "_interval",
+        "_offered",
+        "_opening",
+        "_pacer",
+        "_placeholding",
+        "_posted",
+        "_recipient",
+        "_shown",
+        "_status",
+        "_status_pacer",
+        "_stop",
+        "_streaming",
+        "_ts",
+        "_writer",
+        "_writing_at",
+    )
+
     def __init__(
         self,
         client: AsyncWebClient,
@@ -74,13 +108,22 @@ class NativeDelivery:
         self._status_pacer: Pacer | None = None  # the status line's, paced as appends are
         self._cards = TaskCards()
         self._finished = False
+        self._allowance: CallAllowance | None = None
+        self._append_interval: Callable[[], float] | None = None
+        self._opening: asyncio.TimerHandle | None = None  # the empty stream, unless text comes
+        self._offered = False  # something was given to the pacer to show
+        self._placeholding = False  # the stream shows nothing but its Stop button yet
+        self._writing_at = 0.0  # loop time the last call began
 
     async def start(self) -> None:
         if self._pacer is not None:
             return
         budget = self._writer.budget
         budget.begin()  # live: one of the workspace's answers sharing its budget
-        self._pacer = Pacer(self._append, budget.interval("chat.appendStream", self._interval))
+        # Reserved at the end: the stream's stop and the final write.
+        self._allowance = CallAllowance(self._interval, reserve=2)
+        self._append_interval = budget.interval("chat.appendStream", self._interval)
+        self._pacer = Pacer(self._append, self._pause)
         if self._ts is not None:
             # Resumed: what the old stream holds is unknown here, so the stream ends and
             # the text goes on as edits, which replace the whole message.
@@ -95,7 +138,49 @@ class NativeDelivery:
             await self._status.show(STATUS_THINKING)
             self._status_pacer = Pacer(self._status.show, self._interval)
             return
-        await self._start_stream("")
+        # The stream starts with the first text if it comes within a moment; if not, it
+        # starts without, its Stop button saying that an answer is coming.
+        loop = asyncio.get_running_loop()
+        self._opening = loop.call_later(placeholder_after(self._interval), self._placeholder)
+
+    def _placeholder(self) -> None:
+        self._opening = None
+        if not self._offered:
+            self._offer("")
+
+    def _offer(self, text: str) -> None:
+        if self._pacer is not None:
+            self._offered = True
+            self._pacer.offer(text)
+
+    def _cancel_opening(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel()
+            self._opening = None
+
+    def _pause(self) -> float:
+        """Seconds from one call to the next: the append interval (the workspace's budget
+        may widen it), and never so soon that the answer's calls outgrow its allowance.
+        A stream started empty takes the first text at once."""
+        if self._placeholding:
+            return 0.0
+        wait = self._allowance.wait() if self._allowance is not None else 0.0
+        interval = self._append_interval() if self._append_interval is not None else 0.0
+        # The interval runs from when the last call was sent: Slack's time to answer it
+        # is not added to every interval.
+        sending = asyncio.get_running_loop().time() - self._writing_at
+        return max(interval - sending, wait)
+
+    def _called(self, *, placeholder: bool = False) -> None:
+        """One interim call of the answer landed."""
+        if self._allowance is not None:
+            self._allowance.made()
+        self._placeholding = placeholder
+
+    def _placed(self) -> None:
+        watcher = self._pacer.watcher if self._pacer is not None else None
+        if watcher is not None:
+            watcher.placed()  # a successor finishes this message
 
     async def _start_stream(self, text: str) -> None:
         chunks: list[dict[str, Any]] = []
@@ -120,26 +205,31 @@ class NativeDelivery:
             self._streaming = False
             placeholder = text or f"_{notices.THINKING}_"
             self._ts = await self._writer.post(placeholder, must=True, actions=self._stop)
+            self._called(placeholder=not text)
+            self._placed()
             return
         self._ts = str(response["ts"])
         self._appended = text
         self._cards.sent(cards)
+        self._called(placeholder=not text and not cards)
+        self._placed()
 
     async def _append(self, text: str) -> str | None:
         """Send what `text` adds; returns what the message shows now."""
+        self._writing_at = asyncio.get_running_loop().time()
         if not self._streaming:
             # Posted and edited instead: the progress shows until the text starts.
             shown = text or progress_text(self._cards.latest)
             if self._ts is None or not shown:
                 return ""
             await self._writer.edit(self._ts, shown, actions=self._stop)
+            self._called()
             return text
         delta = ""
         if text.startswith(self._appended):  # the stream can only grow; the final write
             delta = text[len(self._appended) :][:APPEND_LIMIT]  # fixes the rest
         if self._ts is None:
-            if delta:
-                await self._start_stream(delta)
+            await self._start_stream(delta)  # with the first text, its cards, or empty
             return self._appended
         cards = self._cards.changes() if self._status is None else []
         if not delta and not cards:
@@ -164,9 +254,11 @@ class NativeDelivery:
             return self._appended
         self._appended += delta
         self._cards.sent(cards)
+        self._called()
         return self._appended
 
     async def leave(self) -> None:
+        self._cancel_opening()
         if self._pacer is not None:
             await self._pacer.close()
 
@@ -177,8 +269,7 @@ class NativeDelivery:
     async def show(self, text: str) -> None:
         self._shown = text
         await self._clear_status()
-        if self._pacer is not None:
-            self._pacer.offer(text)
+        self._offer(text)
 
     async def working(self, activities: Activities) -> None:
         if self._status is not None:
@@ -189,8 +280,7 @@ class NativeDelivery:
             return
         # Task cards, sent with the next paced append (the text as it stands).
         self._cards.latest = activities
-        if self._pacer is not None:
-            self._pacer.offer(self._shown)
+        self._offer(self._shown)
 
     async def _clear_status(self) -> None:
         if self._status_pacer is not None:
@@ -203,6 +293,7 @@ class NativeDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
+        self._cancel_opening()
         self._writer.budget.end()  # the final write is urgent: it needs no share
         if self._pacer is not None:
             await self._pacer.close()
@@ -227,6 +318,7 @@ class NativeDelivery:
 
     async def refuse(self, text: str) -> None:
         self._finished = True
+        self._cancel_opening()
         await self._writer.whisper(text)
 
     def place(self) -> dict[str, Any]:

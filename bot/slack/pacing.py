@@ -59,8 +59,12 @@ class Pacer:
             await asyncio.sleep(remaining)
 
     async def _pause(self, seconds: float) -> None:
+        if seconds <= 0 or self._closing.is_set():
+            return
+        # asyncio.timeout rather than wait_for: no task of its own for every pause.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._closing.wait()
 
     async def _run(self) -> None:
         while True:

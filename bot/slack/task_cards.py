@@ -31,6 +31,8 @@ def card(activity: Activity, *, ended: bool = False) -> dict[str, Any]:
 class TaskCards:
     """What the stream shows of each card, so only changed cards are sent."""
 
+    __slots__ = ("_sent", "latest")
+
     def __init__(self) -> None:
         self.latest: Activities = ()
         self._sent: dict[str, dict[str, Any]] = {}

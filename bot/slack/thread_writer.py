@@ -59,6 +59,20 @@ class _Piece:
 
 
 class ThreadWriter:
+    __slots__ = (
+        "_after",
+        "_final",
+        "_persistence",
+        "as_markdown",
+        "asker",
+        "budget",
+        "channel",
+        "client",
+        "header",
+        "key",
+        "thread_ts",
+    )
+
     def __init__(
         self,
         client: AsyncWebClient,

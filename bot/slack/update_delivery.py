@@ -1,7 +1,15 @@
-"""`update` mode: post at once, then edit the message with chat.update as text arrives."""
+"""`update` mode: post, then edit the message with chat.update as text arrives.
+
+The message is posted with the model's first text (or its progress) when that comes
+within a moment (`call_allowance.placeholder_after`); otherwise a "Thinking…"
+placeholder is posted then, and the first text replaces it as soon as the answer's
+call allowance has room. Edits follow at most one per interval, and the answer's calls
+stay within 2 + its duration ÷ the interval, its final write included.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -14,6 +22,7 @@ from bot.conversation.work import progress_text, shown, status_line
 from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
+from bot.slack.call_allowance import CallAllowance, placeholder_after
 from bot.slack.calls import slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -26,8 +35,32 @@ CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted
 # Finds the status line of an Assistant thread, or None elsewhere.
 StatusFinder = Callable[[], Awaitable[Status | None]]
 
+PLACEHOLDER = f"_{notices.THINKING}_"
+
 
 class UpdateDelivery:
+    __slots__ = (
+        "_allowance",
+        "_cannot_post",
+        "_delegate",
+        "_edit_interval",
+        "_find_status",
+        "_finished",
+        "_interval",
+        "_offered",
+        "_opening",
+        "_pacer",
+        "_placeholding",
+        "_posting",
+        "_shown",
+        "_status",
+        "_status_pacer",
+        "_stop",
+        "_ts",
+        "_writer",
+        "_writing_at",
+    )
+
     def __init__(
         self,
         writer: ThreadWriter,
@@ -50,14 +83,22 @@ class UpdateDelivery:
         self._pacer: Pacer | None = None
         self._delegate: Delivery | None = None
         self._finished = False
+        self._allowance: CallAllowance | None = None
+        self._edit_interval: Callable[[], float] | None = None
+        self._opening: asyncio.TimerHandle | None = None  # the placeholder, unless text comes
+        self._offered = False  # something was given to the pacer to show
+        self._placeholding = False  # the message shows only the placeholder
+        self._posting = asyncio.Lock()
+        self._writing_at = 0.0  # loop time the last write began
 
     async def start(self) -> None:
         if self._pacer is not None:
             return
-        self._writer.budget.begin()  # live: one of the workspace's answers sharing its budget
-        self._pacer = Pacer(
-            self._write, self._writer.budget.interval("chat.update", self._interval)
-        )
+        budget = self._writer.budget
+        budget.begin()  # live: one of the workspace's answers sharing its budget
+        self._allowance = CallAllowance(self._interval)
+        self._edit_interval = budget.interval("chat.update", self._interval)
+        self._pacer = Pacer(self._write, self._pause)
         if self._ts is not None:
             return  # resumed: the answer's message is there already
         if self._find_status is not None:
@@ -68,19 +109,40 @@ class UpdateDelivery:
             await self._status.show(STATUS_THINKING)
             self._status_pacer = Pacer(self._status.show, self._interval)
             return
-        try:
-            # Must land: a 429 here would otherwise lose the whole answer.
-            self._ts = await self._writer.post(
-                f"_{notices.THINKING}_", must=True, actions=self._stop
-            )
-        except SlackApiError as error:
-            if self._cannot_post is None or slack_error(error) not in CANNOT_POST:
-                raise
-            log.info("cannot post here (%s); answering privately", slack_error(error))
-            self._delegate = self._cannot_post
-            await self._delegate.start()
+        # The message appears with the first text if it comes within a moment; if not,
+        # a placeholder says that an answer is coming.
+        loop = asyncio.get_running_loop()
+        self._opening = loop.call_later(placeholder_after(self._interval), self._placeholder)
+
+    def _placeholder(self) -> None:
+        self._opening = None
+        if not self._offered:
+            self._offer(PLACEHOLDER)
+
+    def _offer(self, text: str | Callable[[], str]) -> None:
+        if self._pacer is not None:
+            self._offered = True
+            self._pacer.offer(text)
+
+    def _cancel_opening(self) -> None:
+        if self._opening is not None:
+            self._opening.cancel()
+            self._opening = None
+
+    def _pause(self) -> float:
+        """Seconds from one write to the next: the edit interval (the workspace's budget
+        may widen it), and never so soon that the answer's calls outgrow its allowance.
+        A placeholder gives way to the first text as soon as the allowance has room."""
+        wait = self._allowance.wait() if self._allowance is not None else 0.0
+        if self._placeholding or self._edit_interval is None:
+            return wait
+        # The interval runs from when the last edit was sent: Slack's time to answer it
+        # is not added to every interval.
+        sending = asyncio.get_running_loop().time() - self._writing_at
+        return max(self._edit_interval() - sending, wait)
 
     async def leave(self) -> None:
+        self._cancel_opening()
         if self._pacer is not None:
             await self._pacer.close()
 
@@ -91,11 +153,50 @@ class UpdateDelivery:
             self._pacer.watcher = watcher
 
     async def _write(self, text: str) -> str | None:
+        self._writing_at = asyncio.get_running_loop().time()
+        if self._delegate is not None:
+            return None  # answered privately: nothing more goes to the channel
         if self._ts is None:
-            self._ts = await self._writer.post(text, must=True, actions=self._stop)
+            await self._post_first(text)
         else:
             await self._writer.edit(self._ts, text, actions=self._stop)
+            self._wrote(text)
         return None
+
+    async def _post_first(self, text: str) -> None:
+        """Post the answer's message (once, also when a file needs it early)."""
+        async with self._posting:
+            if self._ts is not None or self._delegate is not None:
+                return
+            try:
+                # Must land: a 429 here would otherwise lose the whole answer.
+                self._ts = await self._writer.post(text, must=True, actions=self._stop)
+            except SlackApiError as error:
+                if not await self._answer_privately(error):
+                    raise
+                if self._shown and self._delegate is not None:
+                    await self._delegate.show(self._shown)
+                return
+        watcher = self._pacer.watcher if self._pacer is not None else None
+        if watcher is not None:
+            watcher.placed()  # a successor finishes this message
+        self._wrote(text)
+
+    def _wrote(self, text: str) -> None:
+        if self._allowance is not None:
+            self._allowance.made()
+        self._placeholding = text == PLACEHOLDER
+
+    async def _answer_privately(self, error: SlackApiError) -> bool:
+        """Where the bot may not post (/ask in a DM between others, say): the answer goes
+        to the private fallback. False where there is none, or for any other error."""
+        if self._cannot_post is None or slack_error(error) not in CANNOT_POST:
+            return False
+        log.info("cannot post here (%s); answering privately", slack_error(error))
+        self._cancel_opening()
+        self._delegate = self._cannot_post
+        await self._delegate.start()
+        return True
 
     async def show(self, text: str) -> None:
         if self._delegate is not None:
@@ -103,8 +204,7 @@ class UpdateDelivery:
             return
         self._shown = text
         await self._clear_status()
-        if self._pacer is not None:
-            self._pacer.offer(text)
+        self._offer(text)
 
     async def working(self, activities: Activities) -> None:
         # Shown until the answer's text starts, then the text takes its place.
@@ -115,8 +215,8 @@ class UpdateDelivery:
         elif self._status_pacer is not None:
             if activities:
                 self._status_pacer.offer(lambda: status_line(activities) or STATUS_THINKING)
-        elif self._pacer is not None and self._status is None and shown(activities):
-            self._pacer.offer(lambda: progress_text(activities))
+        elif self._status is None and shown(activities):
+            self._offer(lambda: progress_text(activities))
 
     async def _clear_status(self) -> None:
         if self._status_pacer is not None:
@@ -133,23 +233,33 @@ class UpdateDelivery:
             # Finished without a start (help, refusals, "busy"): the same way in,
             # the private fallback of /ask included.
             await self.start()
+        self._cancel_opening()
         self._writer.budget.end()  # the final write is urgent: it needs no share
-        if self._delegate is not None:
-            await self._delegate.finish(text, notice, feedback_id=feedback_id)
-            self._finished = True
-            return
         if self._pacer is not None:
             await self._pacer.close()
-        await self._clear_status()
-        final = text or self._shown  # text already shown is never lost
-        self._shown = final  # nor is a final text whose write failed, when tried again
-        actions = buttons.feedback_block(feedback_id) if feedback_id else None
-        # Not posted yet (the Assistant panel shows a status instead): posted now.
-        # Finished only once it landed: FinalWriteFailed leaves it to be tried again.
-        await self._writer.write_final(self._ts, final, notice, actions)
+        if self._delegate is None:
+            await self._clear_status()
+            final = text or self._shown  # text already shown is never lost
+            self._shown = final  # nor is a final text whose write failed, when tried again
+            actions = buttons.feedback_block(feedback_id) if feedback_id else None
+            # Not posted yet (an answer done within a moment, or a status instead): posted
+            # now. Finished only once it landed: FinalWriteFailed leaves it to be tried again.
+            try:
+                await self._writer.write_final(self._ts, final, notice, actions)
+                self._finished = True
+                return
+            except SlackApiError as error:
+                if self._ts is not None or not await self._answer_privately(error):
+                    raise
+        if self._delegate is not None:
+            await self._delegate.finish(text or self._shown, notice, feedback_id=feedback_id)
         self._finished = True
 
     async def attach(self, name: str, content: bytes, *, alt: str = "") -> None:
+        if self._delegate is None and self._ts is None and not self._writer.thread_ts:
+            # /ask: the file goes in the thread of the answer's message, so it is posted
+            # now (with the text so far) if it is not there yet.
+            await self._post_first(self._shown or PLACEHOLDER)
         if self._delegate is not None:
             await self._delegate.attach(name, content, alt=alt)
             return
@@ -157,6 +267,7 @@ class UpdateDelivery:
 
     async def refuse(self, text: str) -> None:
         self._finished = True
+        self._cancel_opening()
         if self._cannot_post is not None:
             await self._cannot_post.refuse(text)  # /ask: its private reply
         else:

@@ -110,9 +110,10 @@ async def test_twenty_answers_at_once_draw_no_429_and_every_final_text_lands(
     assert fake_slack.rate_limited() == [], f"{len(fake_slack.rate_limited())} HTTP 429s"
     assert showed_text_before_the_end(fake_slack, threads)
     if mode == "native":
-        # appendStream (Tier 4) leaves room for interim appends beyond the first and
-        # final texts; chat.update (Tier 3) barely does for 20 answers in a minute.
-        assert sum(edits_per_answer(fake_slack, threads)) > 2 * ANSWERS
+        # appendStream (Tier 4) leaves room for interim appends beyond the first text
+        # (which starts the stream) and the final one; chat.update (Tier 3) barely does
+        # for 20 answers in a minute.
+        assert min(edits_per_answer(fake_slack, threads)) >= 2
 
 
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL")

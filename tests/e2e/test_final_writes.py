@@ -80,7 +80,9 @@ async def test_a_final_edit_that_slack_fails_is_retried_and_lands(
     fake_model.enqueue(answer(text, chunks=split_words(text), delay=0.05))
     event = mention("<@UBOT> go")
     await slack.event(bot, event)
-    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.update")))
+    # The message appears with the first text (no placeholder before it); what the
+    # fault below hits is the final write.
+    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.postMessage")))
     fake_slack.inject("chat.update", **FAILURES[failure])
 
     [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
@@ -99,7 +101,9 @@ async def test_a_final_edit_whose_connection_drops_twice_still_lands(
     fake_model.enqueue(answer(text, chunks=split_words(text), delay=0.05))
     event = mention("<@UBOT> go")
     await slack.event(bot, event)
-    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.update")))
+    # The message appears with the first text (no placeholder before it); what the
+    # fault below hits is the final write.
+    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.postMessage")))
     fake_slack.lose_answer("chat.update", times=2)
 
     [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
@@ -167,6 +171,9 @@ async def test_a_final_write_that_cannot_land_raises_and_a_second_finish_lands_i
     delivery = UpdateDelivery(writer, 0.05, stop=stop)
     await delivery.start()
     await delivery.show("Partial text so far")
+    await fake_slack.wait_for(  # posted with the first text, by the delivery's pacer
+        lambda: bool(fake_slack.thread_messages("C1", "1690000000.000001"))
+    )
     fake_slack.fail("chat.update", "internal_error", times=1000)
 
     with pytest.raises(FinalWriteFailed):
@@ -274,7 +281,9 @@ async def test_a_final_edit_slack_refuses_outright_is_told_with_the_whole_text(
     fake_model.enqueue(answer(text, chunks=split_words(text), delay=0.05))
     event = mention("<@UBOT> go")
     await slack.event(bot, event)
-    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.update")))
+    # The message appears with the first text (no placeholder before it); what the
+    # fault below hits is the final write.
+    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.postMessage")))
     fake_slack.fail("chat.update", "invalid_arguments")
 
     [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
