@@ -32,8 +32,10 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bench.stalls import Stalls
 from bot import logs
 from bot.__main__ import run_loop
+from bot.heap import freeze_start_up_heap
 from bot.main import Bot
 from bot.settings import Settings
 
@@ -56,7 +58,14 @@ async def serve() -> None:
         settings.OPENAI_API_KEY,
     )
     bot = await Bot.start(settings, host="127.0.0.1")
+    if not os.environ.get("BENCH_NO_FREEZE"):  # to measure what freezing saves
+        freeze_start_up_heap()  # as `python -m bot run` does
+    stalls = Stalls() if os.environ.get("BENCH_STALLS") else None
+    if stalls is not None:
+        stalls.start()
     await until_stopped(bot.port)
+    if stalls is not None:
+        print(stalls.summary(), file=sys.stderr, flush=True)
     await bot.stop(grace=1.0)  # figures are taken before the stop
 
 

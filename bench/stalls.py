@@ -1,0 +1,92 @@
+"""What holds the bot's event loop up (and every ack waiting in it), for bench/serve_bot.py.
+
+With `BENCH_STALLS=1` in its environment, the bot notes every garbage-collector pass
+(wall and CPU time) and every stall of its event loop over 30 ms: a 5 ms sleep that
+woke late. For each stall it notes the main thread's CPU meanwhile (the loop busy
+with its own callbacks), the whole process's (with the database thread's), and
+whether a full collection ran in it; what is left is time the process waited for a
+core (a shared machine) or the main thread waited for the GIL. The summary goes to
+stderr (the bot's log) when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from dataclasses import dataclass, field
+
+STALL = 0.030  # seconds late: a stall
+TICK = 0.005
+
+
+@dataclass
+class Stall:
+    start: float
+    end: float
+    main_cpu: float
+    process_cpu: float
+    full_collection: float  # seconds of generation-2 passes within it
+
+
+@dataclass
+class Stalls:
+    passes: dict[int, list[tuple[float, float, float]]] = field(
+        default_factory=lambda: {0: [], 1: [], 2: []}
+    )  # generation -> (start, wall, cpu)
+    stalls: list[Stall] = field(default_factory=list)
+    _gc_start: tuple[float, float] = (0.0, 0.0)
+    _task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        gc.callbacks.append(self._on_gc)
+        self._task = asyncio.create_task(self._watch())
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        now, cpu = time.perf_counter(), time.thread_time()
+        if phase == "start":
+            self._gc_start = (now, cpu)
+        else:
+            started, cpu_before = self._gc_start
+            self.passes[info["generation"]].append((started, now - started, cpu - cpu_before))
+
+    async def _watch(self) -> None:
+        while True:
+            wall, main, process = time.perf_counter(), time.thread_time(), time.process_time()
+            await asyncio.sleep(TICK)
+            now = time.perf_counter()
+            if now - wall - TICK > STALL:
+                full = sum(
+                    min(now, s + w) - max(wall, s)
+                    for s, w, _ in self.passes[2]
+                    if s < now and s + w > wall
+                )
+                self.stalls.append(
+                    Stall(wall, now, time.thread_time() - main, time.process_time() - process, full)
+                )
+
+    def summary(self) -> str:
+        lines = []
+        for generation, passes in self.passes.items():
+            walls = [w for _, w, _ in passes]
+            cpus = [c for _, _, c in passes]
+            lines.append(
+                f"gen {generation}: {len(passes)} passes, {sum(walls) * 1000:.0f} ms, "
+                f"longest {max(walls, default=0) * 1000:.1f} ms (CPU {sum(cpus) * 1000:.0f} ms, "
+                f"longest {max(cpus, default=0) * 1000:.1f} ms)"
+            )
+        stalls = sorted(self.stalls, key=lambda s: s.end - s.start, reverse=True)
+        collecting = [s for s in stalls if s.full_collection >= (s.end - s.start) / 2]
+        waiting = [s for s in stalls if s not in collecting and s.main_cpu < (s.end - s.start) / 3]
+        lines.append(
+            f"{len(stalls)} loop stalls over {STALL * 1000:.0f} ms: {len(collecting)} mostly a "
+            f"full collection, {len(waiting)} mostly waiting (for a core or the GIL), "
+            f"{len(stalls) - len(collecting) - len(waiting)} the loop busy with its callbacks"
+        )
+        for s in stalls[:8]:
+            lines.append(
+                f"  stall {(s.end - s.start) * 1000:.0f} ms: main thread CPU "
+                f"{s.main_cpu * 1000:.0f} ms, process CPU {s.process_cpu * 1000:.0f} ms, "
+                f"full collection {s.full_collection * 1000:.0f} ms"
+            )
+        return "\n".join(f"BENCH_STALLS {line}" for line in lines)
