@@ -1,6 +1,7 @@
 """What holds the bot's event loop up (and every ack waiting in it), for bench/serve_bot.py.
 
-With `BENCH_STALLS=1` in its environment, the bot notes every garbage-collector pass
+With `BENCH_STALLS=1` in its environment (and `BENCH_HEAP=1`: what the largest full
+collection walked, by type), the bot notes every garbage-collector pass
 (wall and CPU time) and every stall of its event loop over 30 ms: a 5 ms sleep that
 woke late. For each stall it notes the main thread's CPU meanwhile (the loop busy
 with its own callbacks), the whole process's (with the database thread's), and
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 STALL = 0.030  # seconds late: a stall
@@ -36,6 +39,9 @@ class Stalls:
     )  # generation -> (start, wall, cpu)
     stalls: list[Stall] = field(default_factory=list)
     _gc_start: tuple[float, float] = (0.0, 0.0)
+    freed: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
+    heap: list[str] = field(default_factory=list)
+    _most: int = 0
     _task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -49,6 +55,18 @@ class Stalls:
         else:
             started, cpu_before = self._gc_start
             self.passes[info["generation"]].append((started, now - started, cpu - cpu_before))
+            self.freed[info["generation"]] += info["collected"]
+            if info["generation"] == 2 and os.environ.get("BENCH_HEAP"):
+                # What a full pass walks, outside the collector (slow: a diagnosis only).
+                asyncio.get_running_loop().call_soon(self._count_heap)
+
+    def _count_heap(self) -> None:
+        kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
+        if sum(kinds.values()) <= self._most:
+            return
+        self._most = sum(kinds.values())
+        self.heap = [f"{n} {kind}" for kind, n in kinds.most_common(12)]
+        self.heap.insert(0, f"{self._most} objects tracked")
 
     async def _watch(self) -> None:
         while True:
@@ -73,7 +91,8 @@ class Stalls:
             lines.append(
                 f"gen {generation}: {len(passes)} passes, {sum(walls) * 1000:.0f} ms, "
                 f"longest {max(walls, default=0) * 1000:.1f} ms (CPU {sum(cpus) * 1000:.0f} ms, "
-                f"longest {max(cpus, default=0) * 1000:.1f} ms)"
+                f"longest {max(cpus, default=0) * 1000:.1f} ms); "
+                f"{self.freed[generation]} objects freed"
             )
         stalls = sorted(self.stalls, key=lambda s: s.end - s.start, reverse=True)
         collecting = [s for s in stalls if s.full_collection >= (s.end - s.start) / 2]
@@ -89,4 +108,5 @@ class Stalls:
                 f"{s.main_cpu * 1000:.0f} ms, process CPU {s.process_cpu * 1000:.0f} ms, "
                 f"full collection {s.full_collection * 1000:.0f} ms"
             )
+        lines += [f"  heap at the largest full collection: {line}" for line in self.heap]
         return "\n".join(f"BENCH_STALLS {line}" for line in lines)
