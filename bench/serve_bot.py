@@ -32,7 +32,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bench.stalls import Stalls
+from bench.stalls import Stalls, cycles, keep_cycles
 from bot import logs
 from bot.__main__ import run_loop
 from bot.heap import freeze_start_up_heap
@@ -63,7 +63,11 @@ async def serve() -> None:
     stalls = Stalls() if os.environ.get("BENCH_STALLS") else None
     if stalls is not None:
         stalls.start()
+    if os.environ.get("BENCH_CYCLES"):
+        keep_cycles()
     await until_stopped(bot.port)
+    if os.environ.get("BENCH_CYCLES"):
+        print(cycles(), file=sys.stderr, flush=True)
     if stalls is not None:
         print(stalls.summary(), file=sys.stderr, flush=True)
     await bot.stop(grace=1.0)  # figures are taken before the stop

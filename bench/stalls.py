@@ -110,3 +110,19 @@ class Stalls:
             )
         lines += [f"  heap at the largest full collection: {line}" for line in self.heap]
         return "\n".join(f"BENCH_STALLS {line}" for line in lines)
+
+
+def keep_cycles() -> None:
+    """`BENCH_CYCLES=1`: keep what the collector frees (gc.DEBUG_SAVEALL), to see which
+    objects answers leave in reference cycles; `cycles()` names the most common."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+
+
+def cycles() -> str:
+    gc.collect()
+    kinds = Counter(
+        f"{type(o).__qualname__} {getattr(o, '__qualname__', '')}".strip() for o in gc.garbage
+    )
+    lines = [f"{len(gc.garbage)} objects in cycles"]
+    lines += [f"  {n} {kind}" for kind, n in kinds.most_common(25)]
+    return "\n".join(f"BENCH_CYCLES {line}" for line in lines)
