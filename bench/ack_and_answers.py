@@ -2,9 +2,10 @@
 
     python -m bench.ack_and_answers [--rates 200,400] [--seconds 10] [--rounds 3]
 
-For each rate R, a fresh bot runs in its own process (bench/serve_bot.py), so the
-load generator does not steal its CPU; the fake Slack and the fake Responses API
-(tests/fakes) and the load generator share this process. The bot gets signed
+For each rate R, a fresh bot runs in its own process (bench/serve_bot.py), the
+fake Slack and the fake Responses API (tests/fakes) in this one, and the load
+generator in a third (bench/event_sender.py), so neither steals the bot's loop
+nor adds its own lag to the acks it times. The bot gets signed
 `app_mention` events, each starting its own thread, at R per second for D
 seconds; every answer is a short scripted stream (20 words in 5 chunks).
 
