@@ -1,20 +1,28 @@
 """Ack latency, answers delivered, CPU and memory of the bot under a fixed event rate.
 
-    python -m bench.ack_and_answers [--rates 50,100,200] [--seconds 10]
+    python -m bench.ack_and_answers [--rates 200,400] [--seconds 10] [--rounds 3]
 
-For each rate R, a fresh bot runs in its own process (bench/serve_bot.py), so the
-load generator does not steal its CPU; the fake Slack and the fake Responses API
-(tests/fakes) and the load generator share this process. The bot gets signed
+For each rate R, a fresh bot runs in its own process (bench/serve_bot.py), the
+fake Slack and the fake Responses API (tests/fakes) in this one, and the load
+generator in a third (bench/event_sender.py), so neither steals the bot's loop
+nor adds its own lag to the acks it times. The bot gets signed
 `app_mention` events, each starting its own thread, at R per second for D
-seconds; every answer is a short scripted stream (20 words in 5 chunks). Per rate
-it reports:
+seconds; every answer is a short scripted stream (20 words in 5 chunks).
+
+Each round also runs a bare bolt app (`bench/serve_bot.py --bare`: verify the
+signature, ack, nothing else) in a process of its own under the same load; bot
+and bare app take turns (bot first in odd rounds, bare first in even ones), so
+both see the same machine. Figures are medians over the rounds. Per rate it
+reports:
 
 - ack latency (sending the request to reading the HTTP 200): p50, p99, max, and
   how many took over 3 s (Slack's limit; a timeout or an error counts too);
 - answers delivered: threads whose bot message shows the whole answer, counted
   after the load stops, waiting up to 30 s for stragglers;
 - the bot process's CPU (utime + stime from /proc) per delivered answer, and
-  its peak RSS (VmHWM).
+  its peak RSS (VmHWM);
+- the bare bolt app's ack p99, the bot's ack p99 divided by it (the median of
+  the rounds' ratios), and how many of the bot's acks took over 100 ms.
 
 Settings match the DESIGN figures: update mode, BOT_UPDATE_INTERVAL=1.0, SQLite
 on a temporary file. Everything talks to 127.0.0.1 only, and every loop is
@@ -26,29 +34,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
+from bench.event_sender import SECRET as SECRET  # bench/live_answers.py takes it from here
+from bench.event_sender import Load
 from bot.settings import Settings
-from tests.e2e import payloads
-from tests.e2e.harness import SlackSender
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
 
 REPO = Path(__file__).resolve().parent.parent
-SECRET = "bench-signing-secret-0123456789abcdef"
 # fmt: off
 WORDS = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
@@ -61,7 +69,6 @@ ANSWER = " ".join(WORDS)
 CHUNKS = [(" " if i else "") + " ".join(WORDS[i : i + 4]) for i in range(0, len(WORDS), 4)]
 WARMUP_EVENTS = 20  # answered before measuring: first-call costs are not steady state
 DRAIN_SECONDS = 30.0  # how long answers may take to land after the load stops
-ACK_TIMEOUT = 10.0  # a request not acked by then is abandoned (and counted over 3 s)
 MAX_EVENTS = 20_000  # per rate: a hard bound on what one run may send
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -121,6 +128,8 @@ class BotProcess:
         workdir: Path,
         profile: Path | None,
         extra: dict[str, str] | None = None,
+        *,
+        bare: bool = False,
     ) -> BotProcess:
         # Only the settings below reach the bot: none of this shell's or a .env's.
         env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
@@ -137,7 +146,7 @@ class BotProcess:
             BOT_LOG_LEVEL="INFO",
         )
         env.update(extra or {})
-        command = [sys.executable, "-m", "bench.serve_bot"]
+        command = [sys.executable, "-m", "bench.serve_bot"] + (["--bare"] if bare else [])
         if profile is not None:
             command += ["--profile", str(profile)]
         log = workdir / "bot.log"
@@ -229,63 +238,17 @@ class PeerCountingModel(FakeModel):
 # -- load -------------------------------------------------------------------------------
 
 
-@dataclass
-class Target:
-    port: int
-
-
-@dataclass
-class Load:
-    sent_at: dict[str, float] = field(default_factory=dict)  # thread ts -> time.monotonic()
-    acks: list[float] = field(default_factory=list)  # seconds, for HTTP 200 only
-    failed: int = 0  # errors, timeouts and non-200 answers
-    send_lag: list[float] = field(default_factory=list)  # how late each send started
-    generator_cpu: float = 0.0  # this process's CPU share while sending, 0..1 per core
-
-
-async def send_events(sender: SlackSender, target: Target, rate: float, count: int) -> Load:
-    """Send `count` app_mention events at `rate` per second, each in a thread of its own.
-
-    Sends are scheduled on a fixed timetable (not one after the other), so a
-    slow ack never slows the offered load: that is how Slack behaves.
-    """
-    load = Load()
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
-
-    async def one(index: int) -> None:
-        # Each event from a workspace and channel of its own: Slack's rate limits are per
-        # workspace (about 50 edits a minute) and per channel, and the bot keeps to them.
-        team = f"T{index}"
-        event = payloads.mention(
-            f"<@UBOT> question {index}, answer briefly", channel=f"C{index}", team=team
-        )
-        load.sent_at[event["ts"]] = time.monotonic()
-        try:
-            reply = await sender.event(target, event, team_id=team)
-        except (aiohttp.ClientError, TimeoutError):
-            load.failed += 1
-            return
-        if reply.status == 200:
-            load.acks.append(reply.elapsed)
-        else:
-            load.failed += 1
-
-    cpu_before, wall_before = time.process_time(), time.monotonic()
-    start = loop.time() + 0.05
-    for index in range(count):
-        due = start + index / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        load.send_lag.append(max(0.0, loop.time() - due))
-        task = asyncio.create_task(one(index))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    if tasks:
-        await asyncio.wait(set(tasks), timeout=ACK_TIMEOUT + 5)
-    load.generator_cpu = (time.process_time() - cpu_before) / (time.monotonic() - wall_before)
-    return load
+async def send_events(port: int, rate: float, count: int, first: int) -> Load:
+    """Send `count` events at `rate` per second from a process of its own (see
+    bench/event_sender.py), numbered from `first`; its figures come back as JSON."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.event_sender", str(port), str(rate), str(count),
+        f"--first={first}", cwd=REPO, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the event sender failed ({proc.returncode})")
+    return Load(**json.loads(out))
 
 
 async def wait_answered(slack: AnswerWatchingSlack, threads: Sequence[str], limit: float) -> None:
@@ -327,6 +290,24 @@ class Result:
     def over_3s(self) -> int:
         return sum(1 for a in self.acks if a > 3.0) + self.failed
 
+    @property
+    def over_100ms(self) -> int:
+        return sum(1 for a in self.acks if a > 0.1) + self.failed
+
+
+@dataclass
+class BareResult:
+    """The bare bolt app's acks under the same load."""
+
+    acks: list[float]
+    failed: int
+    cpu_ms_per_event: float
+    send_lag_p99_ms: float
+
+    @property
+    def over_100ms(self) -> int:
+        return sum(1 for a in self.acks if a > 0.1) + self.failed
+
 
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100); NaN for no values."""
@@ -336,50 +317,62 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-async def run_rate(
-    rate: int, seconds: float, chunk_delay: float, keep_dir: Path | None, profile: bool
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+class Fakes:
+    """The fake Slack and model for one process's run, and a sender pointed at them."""
+
+    def __init__(self, scripts: int, chunk_delay: float) -> None:
+        self.slack = AnswerWatchingSlack()
+        self.model = PeerCountingModel()
+        # One script per request, each with its own response id; a few spare in
+        # case the bot retries. (An unscripted request would get "Hello!", which
+        # does not count as delivered.)
+        self.model.enqueue(
+            *(answer(ANSWER, chunks=CHUNKS, delay=chunk_delay) for _ in range(scripts))
+        )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        await self.slack.start()
+        await self.model.start()
+        try:
+            yield
+        finally:
+            await self.model.stop()
+            await self.slack.stop()
+
+
+async def run_bot(
+    rate: int, seconds: float, chunk_delay: float, keep_dir: Path | None, profile: bool, tag: str
 ) -> Result:
     count = int(rate * seconds)
-    slack = AnswerWatchingSlack()
-    model = PeerCountingModel()
-    # One script per request, each with its own response id; a few spare in
-    # case the bot retries. (An unscripted request would get "Hello!", which
-    # does not count as delivered.)
-    spare = WARMUP_EVENTS + count // 10 + 10
-    model.enqueue(*(answer(ANSWER, chunks=CHUNKS, delay=chunk_delay) for _ in range(count + spare)))
-    await slack.start()
-    await model.start()
-    timeout = aiohttp.ClientTimeout(total=ACK_TIMEOUT)
-    # No connection limit: like Slack, the sender opens connections as needed
-    # rather than queueing requests behind a pool (which would inflate latency).
-    connector = aiohttp.TCPConnector(limit=0)
+    fakes = Fakes(count + WARMUP_EVENTS + count // 10 + 10, chunk_delay)
+    slack, model = fakes.slack, fakes.model
     with tempfile.TemporaryDirectory(prefix="bench-bot-") as tmp:
-        stats = keep_dir / f"bot-{rate}.prof" if keep_dir and profile else None
-        bot = await BotProcess.start(slack, model, Path(tmp), stats)
-        try:
-            async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
-                sender = SlackSender(session, SECRET, slack)
-                target = Target(bot.port)
-
-                warmup = await send_events(sender, target, 20, WARMUP_EVENTS)
+        stats = keep_dir / f"bot-{tag}.prof" if keep_dir and profile else None
+        async with fakes.running():
+            bot = await BotProcess.start(slack, model, Path(tmp), stats)
+            try:
+                warmup = await send_events(bot.port, 20, WARMUP_EVENTS, 0)
                 await wait_answered(slack, list(warmup.sent_at), 15)
                 await settle(bot.pid)
 
                 user_before, system_before = cpu_times(bot.pid)
-                load = await send_events(sender, target, rate, count)
+                load = await send_events(bot.port, rate, count, WARMUP_EVENTS)
                 threads = list(load.sent_at)
                 await wait_answered(slack, threads, DRAIN_SECONDS)
                 await settle(bot.pid)
                 user_after, system_after = cpu_times(bot.pid)
                 user, system = user_after - user_before, system_after - system_before
                 rss = peak_rss_mb(bot.pid)
-        finally:
-            await bot.stop()
-            await model.stop()
-            await slack.stop()
+            finally:
+                await bot.stop()
         problems = bot.log_problems()
         if keep_dir is not None:
-            shutil.copy(bot.log, keep_dir / f"bot-{rate}.log")
+            shutil.copy(bot.log, keep_dir / f"bot-{tag}.log")
 
     answered = [t for t in threads if t in slack.answered_at]
     return Result(
@@ -400,22 +393,128 @@ async def run_rate(
     )
 
 
+async def run_bare(
+    rate: int, seconds: float, keep_dir: Path | None, profile: bool, tag: str
+) -> BareResult:
+    count = int(rate * seconds)
+    fakes = Fakes(0, 0.0)
+    with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
+        stats = keep_dir / f"bare-{tag}.prof" if keep_dir and profile else None
+        async with fakes.running():
+            bare = await BotProcess.start(fakes.slack, fakes.model, Path(tmp), stats, bare=True)
+            try:
+                await send_events(bare.port, 20, WARMUP_EVENTS, 0)
+                await settle(bare.pid)
+                before = cpu_seconds(bare.pid)
+                load = await send_events(bare.port, rate, count, WARMUP_EVENTS)
+                await settle(bare.pid)
+                cpu = cpu_seconds(bare.pid) - before
+            finally:
+                await bare.stop()
+    return BareResult(
+        acks=load.acks,
+        failed=load.failed,
+        cpu_ms_per_event=cpu * 1000 / count,
+        send_lag_p99_ms=percentile(load.send_lag, 99) * 1000,
+    )
+
+
+@dataclass
+class Rounds:
+    """One rate's rounds: the bot's and the bare bolt app's, in pairs."""
+
+    bot: list[Result]
+    bare: list[BareResult]
+
+    def bot_median(self, figure: Callable[[Result], float]) -> float:
+        return median([figure(r) for r in self.bot])
+
+    def bare_median(self, figure: Callable[[BareResult], float]) -> float:
+        return median([figure(r) for r in self.bare])
+
+    @property
+    def ratio(self) -> float:
+        """The bot's ack p99 over the bare app's, median of the rounds' ratios."""
+        return median(
+            [
+                percentile(bot.acks, 99) / percentile(bare.acks, 99)
+                for bot, bare in zip(self.bot, self.bare, strict=True)
+                if bare.acks and bot.acks
+            ]
+        )
+
+
+def report_round(bot: Result, bare: BareResult) -> None:
+    print(
+        f"  bot: ack p99 {percentile(bot.acks, 99) * 1000:.1f} ms, max "
+        f"{max(bot.acks, default=math.nan) * 1000:.1f} ms, {bot.over_100ms} over 100 ms, "
+        f"{bot.delivered} / {bot.events} delivered, {bot.cpu_ms_per_answer:.2f} ms CPU per "
+        f"answer; bare bolt: ack p99 {percentile(bare.acks, 99) * 1000:.1f} ms, max "
+        f"{max(bare.acks, default=math.nan) * 1000:.1f} ms, {bare.cpu_ms_per_event:.2f} ms "
+        "CPU per event",
+        file=sys.stderr,
+    )
+    print(
+        f"  load generator: send lag p99 {bot.send_lag_p99_ms:.1f} ms (bot), "
+        f"{bare.send_lag_p99_ms:.1f} ms (bare), CPU {bot.generator_cpu:.0%} of a core",
+        file=sys.stderr,
+    )
+    print(
+        f"  bot: {bot.system_share:.0%} of its CPU in the kernel; opened "
+        f"{bot.model_connections} connections to the model and "
+        f"{bot.slack_connections} to Slack for {bot.events + WARMUP_EVENTS} answers",
+        file=sys.stderr,
+    )
+    for problem in bot.problems[:8]:
+        print(f"  bot log: {problem}", file=sys.stderr)
+
+
+async def run_rate(rate: int, args: argparse.Namespace) -> Rounds:
+    rounds = Rounds([], [])
+    for n in range(1, args.rounds + 1):
+        tag = f"{rate}-{n}"
+        print(
+            f"running {rate} events/s for {args.seconds:g} s, round {n} of {args.rounds}…",
+            file=sys.stderr,
+            flush=True,
+        )
+        bot_first = n % 2 == 1
+        if not bot_first:
+            bare = await run_bare(rate, args.seconds, args.keep_dir, args.profile, tag)
+        bot = await run_bot(rate, args.seconds, args.chunk_delay, args.keep_dir, args.profile, tag)
+        if bot_first:
+            bare = await run_bare(rate, args.seconds, args.keep_dir, args.profile, tag)
+        rounds.bot.append(bot)
+        rounds.bare.append(bare)
+        report_round(bot, bare)
+    return rounds
+
+
 # -- report ---------------------------------------------------------------------------------
 
 
-def table(results: Sequence[Result]) -> str:
+def table(rates: Sequence[Rounds]) -> str:
     header = (
         "| events/s | events | ack p50 ms | ack p99 ms | ack max ms | acks > 3 s "
-        "| answers delivered | answer p99 s | bot CPU ms/answer | bot peak RSS MB |"
+        "| answers delivered | answer p99 s | bot CPU ms/answer | bot peak RSS MB "
+        "| bare bolt ack p99 ms | ack p99 ÷ bare | acks > 100 ms |"
     )
     lines = [header, "|" + " ---: |" * (header.count("|") - 1)]
-    for r in results:
+    for r in rates:
+        first = r.bot[0]
         lines.append(
-            f"| {r.rate} | {r.events} "
-            f"| {percentile(r.acks, 50) * 1000:.1f} | {percentile(r.acks, 99) * 1000:.1f} "
-            f"| {max(r.acks, default=math.nan) * 1000:.1f} | {r.over_3s} "
-            f"| {r.delivered} / {r.events} | {percentile(r.answer_latency, 99):.2f} "
-            f"| {r.cpu_ms_per_answer:.2f} | {r.peak_rss_mb:.0f} |"
+            f"| {first.rate} | {first.events} "
+            f"| {r.bot_median(lambda b: percentile(b.acks, 50)) * 1000:.1f} "
+            f"| {r.bot_median(lambda b: percentile(b.acks, 99)) * 1000:.1f} "
+            f"| {r.bot_median(lambda b: max(b.acks, default=math.nan)) * 1000:.1f} "
+            f"| {r.bot_median(lambda b: b.over_3s):g} "
+            f"| {r.bot_median(lambda b: b.delivered):g} / {first.events} "
+            f"| {r.bot_median(lambda b: percentile(b.answer_latency, 99)):.2f} "
+            f"| {r.bot_median(lambda b: b.cpu_ms_per_answer):.2f} "
+            f"| {r.bot_median(lambda b: b.peak_rss_mb):.0f} "
+            f"| {r.bare_median(lambda b: percentile(b.acks, 99)) * 1000:.1f} "
+            f"| {r.ratio:.1f} "
+            f"| {r.bot_median(lambda b: b.over_100ms):g} |"
         )
     return "\n".join(lines)
 
@@ -433,22 +532,7 @@ async def main_async(args: argparse.Namespace) -> int:
         if rate * args.seconds > MAX_EVENTS:
             print(f"skipping {rate}/s: over {MAX_EVENTS} events", file=sys.stderr)
             continue
-        print(f"running {rate} events/s for {args.seconds:g} s…", file=sys.stderr, flush=True)
-        result = await run_rate(rate, args.seconds, args.chunk_delay, args.keep_dir, args.profile)
-        results.append(result)
-        print(
-            f"  load generator: send lag p99 {result.send_lag_p99_ms:.1f} ms, "
-            f"CPU {result.generator_cpu:.0%} of a core",
-            file=sys.stderr,
-        )
-        print(
-            f"  bot: {result.system_share:.0%} of its CPU in the kernel; opened "
-            f"{result.model_connections} connections to the model and "
-            f"{result.slack_connections} to Slack for {result.events + WARMUP_EVENTS} answers",
-            file=sys.stderr,
-        )
-        for problem in result.problems[:8]:
-            print(f"  bot log: {problem}", file=sys.stderr)
+        results.append(await run_rate(rate, args))
 
     command = "python -m bench.ack_and_answers " + " ".join(sys.argv[1:])
     print()
@@ -459,7 +543,8 @@ async def main_async(args: argparse.Namespace) -> int:
     print(
         f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; update mode, "
         f"BOT_UPDATE_INTERVAL=1.0, SQLite; answers of {len(WORDS)} words in "
-        f"{len(CHUNKS)} chunks, {args.chunk_delay * 1000:.0f} ms apart."
+        f"{len(CHUNKS)} chunks, {args.chunk_delay * 1000:.0f} ms apart; medians of "
+        f"{args.rounds} round(s), each the bot and a bare bolt app in turn."
     )
     print()
     print(table(results))
@@ -473,23 +558,29 @@ def main() -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--rates", type=parse_rates, default=[50, 100, 200], help="events/s, comma-separated"
+        "--rates", type=parse_rates, default=[200, 400], help="events/s, comma-separated"
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="load duration per rate")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds per rate, each the bot and the bare app"
+    )
     parser.add_argument(
         "--chunk-delay", type=float, default=0.05, help="seconds between an answer's chunks"
     )
     parser.add_argument(
-        "--keep-dir", type=Path, help="keep the bot's log (and profile) per rate in this folder"
+        "--keep-dir", type=Path, help="keep the bot's log (and profile) per round in this folder"
     )
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="run the bot under cProfile, writing bot-<rate>.prof to --keep-dir (slows the bot)",
+        help="run the bot and the bare app under cProfile, writing bot-<rate>-<round>.prof "
+        "and bare-<rate>-<round>.prof to --keep-dir (slows them)",
     )
     args = parser.parse_args()
     if not 0 < args.seconds <= 120 or not 0 <= args.chunk_delay <= 5:
         parser.error("--seconds must be in (0, 120] and --chunk-delay in [0, 5]")
+    if not 1 <= args.rounds <= 9:
+        parser.error("--rounds must be 1 to 9")
     if args.profile and args.keep_dir is None:
         parser.error("--profile needs --keep-dir")
     if args.keep_dir is not None:

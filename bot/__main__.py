@@ -35,9 +35,11 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
 
 
 async def run(settings: Settings) -> None:
+    from bot.heap import freeze_start_up_heap
     from bot.main import Bot
 
     bot = await Bot.start(settings)
+    freeze_start_up_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
