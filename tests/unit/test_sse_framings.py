@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -147,3 +148,16 @@ async def test_a_stall_after_text_is_raised_as_a_stall() -> None:
         await collect(client)
     await client.aclose()
     assert len(seen) == 1
+
+
+async def test_a_compressed_stream_gives_the_same_events() -> None:
+    recorded = (FIXTURES / "text_answer.sse").read_bytes()
+    headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    client, _ = client_answering(
+        httpx.Response(200, headers=headers, content=gzip.compress(recorded))
+    )
+    events = await collect(client)
+    await client.aclose()
+    deltas = [e.delta for e in events if isinstance(e, TextDelta)]
+    assert deltas == ["Sure", " — the deploy", " finished at 14:02 UTC."]
+    assert isinstance(events[-1], Completed)
