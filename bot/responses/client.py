@@ -178,6 +178,7 @@ class ResponsesClient:
                                 yield event
                     for data in lines.close():
                         if (event := _event(data)) is not None:
+                            yielded = True
                             yield event
                 return
             except (httpx.TransportError, ModelUnavailable) as failure:
