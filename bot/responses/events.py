@@ -299,19 +299,18 @@ def parse_event(data: Any) -> Event | None:
     if not isinstance(data, dict):
         return None
     kind = data.get("type")
+    number = data.get("sequence_number")
+    n = number if isinstance(number, int) and not isinstance(number, bool) else -1
+    if kind == "response.output_text.delta":  # the hot path: one per few characters
+        return TextDelta(_part(data), _str(data.get("delta")), sequence=n)
     if not isinstance(kind, str):
         return None
     response = data.get("response")
     response = response if isinstance(response, dict) else {}
     response_id = _str(response.get("id"))
 
-    number = data.get("sequence_number")
-    n = number if isinstance(number, int) and not isinstance(number, bool) else -1
-
     if kind in ("response.created", "response.in_progress", "response.queued"):
         return Started(response_id, sequence=n) if response_id else None
-    if kind == "response.output_text.delta":
-        return TextDelta(_part(data), _str(data.get("delta")), sequence=n)
     if kind == "response.output_text.done":
         return TextDone(_part(data), _str(data.get("text")), sequence=n)
     if kind == "response.refusal.delta":

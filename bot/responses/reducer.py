@@ -1,9 +1,18 @@
-"""Fold stream events into the state of one answer. Pure: no I/O, no clock."""
+"""Fold stream events into the state of one answer. Pure: no I/O, no clock.
+
+A text delta comes for every few characters, so its step is the hot path: the
+new state is made without `dataclasses.replace` (which rebuilds every field
+through `__init__`), the part being written is the last one in the common case
+(no search, no sort), and the answer's text is cached per state and grown by
+the delta rather than joined again from all parts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
+from functools import cached_property
+from typing import Any
 
 from bot.responses.activities import Activities, all_ended, with_progress, with_thought
 from bot.responses.asks import Ask
@@ -51,14 +60,15 @@ class Answer:
     citations: tuple[Citation, ...] = ()  # sources and files on the text, in order, once each
     images: tuple[Image, ...] = ()  # images the model made, once each
 
-    @property
+    @cached_property
     def text(self) -> str:
-        return "\n\n".join(text for _, text in self.parts if text)
+        """The text parts in output order, joined by blank lines (computed once per state)."""
+        return _joined(self.parts)
 
     @property
     def refusal(self) -> str:
         """What the model said when it declined to answer; "" when it did not."""
-        return "\n\n".join(text for _, text in self.refusals if text)
+        return _joined(self.refusals)
 
     @property
     def said(self) -> str:
@@ -78,24 +88,50 @@ class Answer:
 Parts = tuple[tuple[tuple[int, int], str], ...]
 
 
+def _joined(parts: Parts) -> str:
+    if len(parts) == 1:
+        return parts[0][1]
+    return "\n\n".join([text for _, text in parts if text])
+
+
+def _evolved(answer: Answer, **changes: Any) -> Answer:
+    """`answer` with `changes`, made without `__init__`: `replace` costs several times more,
+    and this is done for every delta. The cached text is not carried over."""
+    evolved = object.__new__(Answer)
+    state = evolved.__dict__
+    state.update(answer.__dict__)
+    state.pop("text", None)
+    state.update(changes)
+    return evolved
+
+
 def _with_part(parts: Parts, key: tuple[int, int], text: str, append: bool) -> Parts:
-    found = list(parts)
-    index = {k: i for i, (k, _) in enumerate(found)}
-    if key in index:
-        i = index[key]
-        found[i] = (key, found[i][1] + text if append else text)
-    else:
-        found.append((key, text))
-        found.sort(key=lambda p: p[0])
-    return tuple(found)
+    for index, (known, old) in enumerate(parts):
+        if known == key:
+            return (*parts[:index], (key, old + text if append else text), *parts[index + 1 :])
+    return tuple(sorted((*parts, (key, text)), key=lambda p: p[0]))
 
 
-def _set_part(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
-    return replace(answer, parts=_with_part(answer.parts, key, text, append))
+def _appended(answer: Answer, key: tuple[int, int], delta: str) -> Answer:
+    """The answer after a text delta (not empty)."""
+    parts = answer.parts
+    if not parts or parts[-1][0] != key:
+        return _evolved(answer, parts=_with_part(parts, key, delta, True))
+    # The common case: the delta goes on the last part, whose text ends the answer's.
+    old = parts[-1][1]
+    grown = _evolved(answer, parts=(*parts[:-1], (key, old + delta)))
+    before = answer.__dict__.get("text")
+    if before is not None:
+        grown.__dict__["text"] = before + delta if old or not before else f"{before}\n\n{delta}"
+    return grown
+
+
+def _set_part(answer: Answer, key: tuple[int, int], text: str) -> Answer:
+    return _evolved(answer, parts=_with_part(answer.parts, key, text, False))
 
 
 def _set_refusal(answer: Answer, key: tuple[int, int], text: str, append: bool) -> Answer:
-    return replace(answer, refusals=_with_part(answer.refusals, key, text, append))
+    return _evolved(answer, refusals=_with_part(answer.refusals, key, text, append))
 
 
 def _with_made(
@@ -116,15 +152,15 @@ def _with_made(
 
 def reduce(answer: Answer, event: Event) -> Answer:
     """The answer after one more event. Events after the end change nothing."""
-    if answer.ended:
+    if answer.ending is not None:
         return answer
+    if type(event) is TextDelta:  # the hot path: one per few characters
+        return _appended(answer, event.part, event.delta) if event.delta else answer
     match event:
         case Started(response_id):
             return replace(answer, response_id=answer.response_id or response_id)
-        case TextDelta(part, delta):
-            return _set_part(answer, part, delta, append=True) if delta else answer
         case TextDone(part, text):
-            return _set_part(answer, part, text, append=False)
+            return _set_part(answer, part, text)
         case RefusalDelta(part, delta):
             return _set_refusal(answer, part, delta, append=True) if delta else answer
         case RefusalDone(part, refusal):
@@ -133,12 +169,12 @@ def reduce(answer: Answer, event: Event) -> Answer:
             activities = with_progress(answer.activities, event)
             if activities is answer.activities:
                 return answer
-            return replace(answer, activities=activities)
+            return _evolved(answer, activities=activities)
         case Thought():
             activities = with_thought(answer.activities, event)
             if activities is answer.activities:
                 return answer
-            return replace(answer, activities=activities)
+            return _evolved(answer, activities=activities)
         case Cited(citation):
             return _with_made(answer, (citation,), ())
         case ImageMade(image):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -9,7 +10,12 @@ import httpx
 import pytest
 
 from bot.responses.client import ResponsesClient, RetryPolicy
-from bot.responses.errors import ModelRejected, ModelStreamBroken, ModelUnavailable
+from bot.responses.errors import (
+    ModelRejected,
+    ModelStalled,
+    ModelStreamBroken,
+    ModelUnavailable,
+)
 from bot.responses.events import Completed, Event, TextDelta
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "responses"
@@ -113,3 +119,45 @@ async def test_a_drop_after_text_is_not_retried() -> None:
             got.append(event)
     await client.aclose()
     assert len(seen) == 1 and any(isinstance(e, TextDelta) for e in got)
+
+
+async def test_a_page_that_is_not_an_event_stream_is_retried_then_given_up() -> None:
+    page = httpx.Response(200, headers={"content-type": "text/html"}, text="<html>proxy</html>")
+    client, seen = client_answering(page, sse_response((FIXTURES / "text_answer.sse").read_text()))
+    events = await collect(client)
+    assert len(seen) == 2 and isinstance(events[-1], Completed)
+    client, seen = client_answering(*[page for _ in range(3)])
+    with pytest.raises(ModelUnavailable) as raised:
+        await collect(client)
+    await client.aclose()
+    assert "text/html" in raised.value.message and len(seen) == 3
+
+
+async def test_a_stall_after_text_is_raised_as_a_stall() -> None:
+    recorded = (FIXTURES / "text_answer.sse").read_text()
+    partial = recorded.split("event: response.output_text.done")[0]
+
+    class Stalling(httpx.AsyncByteStream):
+        async def __aiter__(self):  # type: ignore[no-untyped-def]
+            yield partial.encode()
+            raise httpx.ReadTimeout("no event for too long")
+
+    response = httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Stalling())
+    client, seen = client_answering(response)
+    with pytest.raises(ModelStalled):
+        await collect(client)
+    await client.aclose()
+    assert len(seen) == 1
+
+
+async def test_a_compressed_stream_gives_the_same_events() -> None:
+    recorded = (FIXTURES / "text_answer.sse").read_bytes()
+    headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+    client, _ = client_answering(
+        httpx.Response(200, headers=headers, content=gzip.compress(recorded))
+    )
+    events = await collect(client)
+    await client.aclose()
+    deltas = [e.delta for e in events if isinstance(e, TextDelta)]
+    assert deltas == ["Sure", " — the deploy", " finished at 14:02 UTC."]
+    assert isinstance(events[-1], Completed)
