@@ -3,8 +3,7 @@ environment, kept in the database, and read at most once per few seconds per cha
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 
 import pytest
 
@@ -21,7 +20,6 @@ from bot.conversation.policy import Policies
 from bot.conversation.turn import Turn
 from bot.store import Store
 from bot.store.channel_settings import ChannelSettingsStore
-from tests.unit.test_store import PG_URL, reset_postgres
 
 DEFAULTS = Parameters("gpt-4.1", "Be brief.", temperature=1.0)
 TURN = Turn("T1", "C7", "1.0", "U1", "1.0", "hello")
@@ -122,27 +120,6 @@ async def test_a_channel_is_read_once_per_few_seconds_and_a_change_is_seen_after
     source.channel = {}
     policy.forget("T1")  # changed here: seen at once
     assert (await policy.admit(TURN, DEFAULTS)).model == "gpt-4.1"  # type: ignore[union-attr]
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set"),
-        ),
-    ]
-)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
-    if request.param == "postgresql":
-        await reset_postgres(PG_URL)
-        url = PG_URL
-    opened = await Store.open(url)
-    yield opened
-    await opened.close()
-    if request.param == "postgresql":
-        await reset_postgres(PG_URL)
 
 
 async def test_settings_are_kept_per_team_and_channel_and_cleared(store: Store) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ import pytest
 from bot.slack.budget import Deferred, Limit, MemoryLedger, SlackBudget
 from bot.store import Store
 from bot.store.slack_calls import SlackCallLedger
-from tests.unit.test_store import PG_URL, reset_postgres
 
 TINY = {"chat.update": Limit(4, 0.5)}  # 4 calls in any half second
 
@@ -103,27 +100,6 @@ async def test_each_answers_interval_widens_as_answers_multiply_and_narrows_as_t
     for answer in answers[1:]:
         answer.end()
     assert interval() == 1.0
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set"),
-        ),
-    ]
-)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/budget.db"
-    if request.param == "postgresql":
-        await reset_postgres(PG_URL)
-        url = PG_URL
-    opened = await Store.open(url)
-    yield opened
-    await opened.close()
-    if request.param == "postgresql":
-        await reset_postgres(PG_URL)
 
 
 async def test_two_workers_spend_one_budget_through_the_database(store: Store) -> None:
