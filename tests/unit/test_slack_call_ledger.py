@@ -10,7 +10,6 @@ from sqlalchemy import event
 
 from bot.store import Store
 from bot.store.slack_calls import SlackCallLedger
-from tests.unit.test_slack_budget import store  # noqa: F401 - the fixture
 
 TAKE = "T1:chat.update", 6, 60  # 6 calls a minute
 
