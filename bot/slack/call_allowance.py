@@ -11,6 +11,7 @@ is coming.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 # The longest the first call waits for the model's first text before a placeholder
 # ("Thinking…", or an empty stream with its Stop button) is shown instead.
@@ -21,6 +22,31 @@ def placeholder_after(interval: float) -> float:
     """Seconds the first call waits for text: one interval (then the text that follows a
     placeholder needs no wait of its own), at most FIRST_TEXT_WAIT."""
     return min(interval, FIRST_TEXT_WAIT)
+
+
+class Opening:
+    """The first call waits a moment for the model's first text (`offered`); if none has
+    come by then, the placeholder is shown instead."""
+
+    __slots__ = ("_timer", "offered")
+
+    def __init__(self) -> None:
+        self._timer: asyncio.TimerHandle | None = None
+        self.offered = False  # something was given to the pacer to show
+
+    def wait(self, interval: float, placeholder: Callable[[], None]) -> None:
+        def moment_passed() -> None:
+            self._timer = None
+            if not self.offered:
+                placeholder()
+
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(placeholder_after(interval), moment_passed)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 class CallAllowance:

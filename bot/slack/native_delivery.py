@@ -12,7 +12,7 @@ When the workspace's Slack budget has no room for another stream, the answer is
 posted and edited instead, as in `update` mode.
 
 The stream starts with the model's first text (or its first task card) when that comes
-within a moment (`call_allowance.placeholder_after`); otherwise it starts then, empty
+within a moment (`call_allowance.Opening`); otherwise it starts then, empty
 but for its Stop button. Appends follow at most one per interval, within the answer's
 call allowance (its stop and final write reserved). An answer done before its stream
 started is simply posted.
@@ -35,7 +35,7 @@ from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
 from bot.slack.budget import Deferred
-from bot.slack.call_allowance import CallAllowance, placeholder_after
+from bot.slack.call_allowance import CallAllowance, Opening
 from bot.slack.calls import FinalWriteFailed, RateLimited, must_land, once, slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.task_cards import DISPLAY_MODE, TaskCards
@@ -57,7 +57,6 @@ class NativeDelivery:
         "_find_status",
         "_finished",
         "_interval",
-        "_offered",
         "_opening",
         "_pacer",
         "_placeholding",
@@ -110,8 +109,7 @@ class NativeDelivery:
         self._finished = False
         self._allowance: CallAllowance | None = None
         self._append_interval: Callable[[], float] | None = None
-        self._opening: asyncio.TimerHandle | None = None  # the empty stream, unless text comes
-        self._offered = False  # something was given to the pacer to show
+        self._opening = Opening()  # the placeholder, unless text comes first
         self._placeholding = False  # the stream shows nothing but its Stop button yet
         self._writing_at = 0.0  # loop time the last call began
 
@@ -140,23 +138,12 @@ class NativeDelivery:
             return
         # The stream starts with the first text if it comes within a moment; if not, it
         # starts without, its Stop button saying that an answer is coming.
-        loop = asyncio.get_running_loop()
-        self._opening = loop.call_later(placeholder_after(self._interval), self._placeholder)
-
-    def _placeholder(self) -> None:
-        self._opening = None
-        if not self._offered:
-            self._offer("")
+        self._opening.wait(self._interval, lambda: self._offer(""))
 
     def _offer(self, text: str) -> None:
         if self._pacer is not None:
-            self._offered = True
+            self._opening.offered = True
             self._pacer.offer(text)
-
-    def _cancel_opening(self) -> None:
-        if self._opening is not None:
-            self._opening.cancel()
-            self._opening = None
 
     def _pause(self) -> float:
         """Seconds from one call to the next: the append interval (the workspace's budget
@@ -258,7 +245,7 @@ class NativeDelivery:
         return self._appended
 
     async def leave(self) -> None:
-        self._cancel_opening()
+        self._opening.cancel()
         if self._pacer is not None:
             await self._pacer.close()
 
@@ -293,7 +280,7 @@ class NativeDelivery:
     ) -> None:
         if self._finished:
             return  # once: a failure after the answer is out must not rewrite it
-        self._cancel_opening()
+        self._opening.cancel()
         self._writer.budget.end()  # the final write is urgent: it needs no share
         if self._pacer is not None:
             await self._pacer.close()
@@ -318,7 +305,7 @@ class NativeDelivery:
 
     async def refuse(self, text: str) -> None:
         self._finished = True
-        self._cancel_opening()
+        self._opening.cancel()
         await self._writer.whisper(text)
 
     def place(self) -> dict[str, Any]:

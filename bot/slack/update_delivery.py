@@ -1,7 +1,7 @@
 """`update` mode: post, then edit the message with chat.update as text arrives.
 
 The message is posted with the model's first text (or its progress) when that comes
-within a moment (`call_allowance.placeholder_after`); otherwise a "Thinking…"
+within a moment (`call_allowance.Opening`); otherwise a "Thinking…"
 placeholder is posted then, and the first text replaces it as soon as the answer's
 call allowance has room. Edits follow at most one per interval, and the answer's calls
 stay within 2 + its duration ÷ the interval, its final write included.
@@ -22,7 +22,7 @@ from bot.conversation.work import progress_text, shown, status_line
 from bot.responses.activities import Activities
 from bot.slack import buttons
 from bot.slack.assistant import STATUS_THINKING, Status
-from bot.slack.call_allowance import CallAllowance, placeholder_after
+from bot.slack.call_allowance import CallAllowance, Opening
 from bot.slack.calls import slack_error
 from bot.slack.pacing import Pacer
 from bot.slack.thread_writer import ThreadWriter
@@ -47,7 +47,6 @@ class UpdateDelivery:
         "_find_status",
         "_finished",
         "_interval",
-        "_offered",
         "_opening",
         "_pacer",
         "_placeholding",
@@ -85,8 +84,7 @@ class UpdateDelivery:
         self._finished = False
         self._allowance: CallAllowance | None = None
         self._edit_interval: Callable[[], float] | None = None
-        self._opening: asyncio.TimerHandle | None = None  # the placeholder, unless text comes
-        self._offered = False  # something was given to the pacer to show
+        self._opening = Opening()  # the placeholder, unless text comes first
         self._placeholding = False  # the message shows only the placeholder
         self._posting = asyncio.Lock()
         self._writing_at = 0.0  # loop time the last write began
@@ -111,23 +109,12 @@ class UpdateDelivery:
             return
         # The message appears with the first text if it comes within a moment; if not,
         # a placeholder says that an answer is coming.
-        loop = asyncio.get_running_loop()
-        self._opening = loop.call_later(placeholder_after(self._interval), self._placeholder)
-
-    def _placeholder(self) -> None:
-        self._opening = None
-        if not self._offered:
-            self._offer(PLACEHOLDER)
+        self._opening.wait(self._interval, lambda: self._offer(PLACEHOLDER))
 
     def _offer(self, text: str | Callable[[], str]) -> None:
         if self._pacer is not None:
-            self._offered = True
+            self._opening.offered = True
             self._pacer.offer(text)
-
-    def _cancel_opening(self) -> None:
-        if self._opening is not None:
-            self._opening.cancel()
-            self._opening = None
 
     def _pause(self) -> float:
         """Seconds from one write to the next: the edit interval (the workspace's budget
@@ -142,7 +129,7 @@ class UpdateDelivery:
         return max(self._edit_interval() - sending, wait)
 
     async def leave(self) -> None:
-        self._cancel_opening()
+        self._opening.cancel()
         if self._pacer is not None:
             await self._pacer.close()
 
@@ -193,7 +180,7 @@ class UpdateDelivery:
         if self._cannot_post is None or slack_error(error) not in CANNOT_POST:
             return False
         log.info("cannot post here (%s); answering privately", slack_error(error))
-        self._cancel_opening()
+        self._opening.cancel()
         self._delegate = self._cannot_post
         await self._delegate.start()
         return True
@@ -233,7 +220,7 @@ class UpdateDelivery:
             # Finished without a start (help, refusals, "busy"): the same way in,
             # the private fallback of /ask included.
             await self.start()
-        self._cancel_opening()
+        self._opening.cancel()
         self._writer.budget.end()  # the final write is urgent: it needs no share
         if self._pacer is not None:
             await self._pacer.close()
@@ -267,7 +254,7 @@ class UpdateDelivery:
 
     async def refuse(self, text: str) -> None:
         self._finished = True
-        self._cancel_opening()
+        self._opening.cancel()
         if self._cannot_post is not None:
             await self._cannot_post.refuse(text)  # /ask: its private reply
         else:
