@@ -43,6 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,6 +282,7 @@ class Result:
     system_share: float  # of the bot's CPU, the part spent in the kernel
     model_connections: int  # TCP connections the bot opened to the model (warm-up included)
     slack_connections: int  # and to the Slack Web API
+    slack_calls: dict[str, int]  # Web API calls by method, warm-up included
     peak_rss_mb: float
     send_lag_p99_ms: float
     generator_cpu: float
@@ -386,6 +388,7 @@ async def run_bot(
         system_share=system / (user + system) if user + system else math.nan,
         model_connections=len(model.peers),
         slack_connections=len(slack.peers),
+        slack_calls=dict(Counter(call.method for call in slack.calls)),
         peak_rss_mb=rss,
         send_lag_p99_ms=percentile(load.send_lag, 99) * 1000,
         generator_cpu=load.generator_cpu,
@@ -465,6 +468,9 @@ def report_round(bot: Result, bare: BareResult) -> None:
         f"{bot.slack_connections} to Slack for {bot.events + WARMUP_EVENTS} answers",
         file=sys.stderr,
     )
+    answers = bot.events + WARMUP_EVENTS
+    per_answer = ", ".join(f"{m} {n / answers:.2f}" for m, n in sorted(bot.slack_calls.items()))
+    print(f"  bot: Slack calls per answer: {per_answer}", file=sys.stderr)
     for problem in bot.problems[:8]:
         print(f"  bot log: {problem}", file=sys.stderr)
 

@@ -17,8 +17,9 @@ Slack and the fake Responses API (tests/fakes) run in this one. Two parts:
      their deltas, so the fixed cost of an answer cancels out;
    - memory per live answer: the bot's resident memory while all N stream, less
      its memory before, over N;
-   - edit lag: how much later than `--interval` after the previous edit each interim
-     edit of a message arrived (text is always waiting: deltas come faster), p50/p99;
+   - edit lag: how much later each interim edit of a message arrived than the moment
+     it could have been made — `--interval` after the previous edit, or the moment
+     the model wrote the first delta it shows, whichever is later — p50/p99;
    - Slack calls per answer (posts and edits; in native mode the stream's start,
      appends and stop too) against 2 + duration ÷ interval.
 
@@ -89,11 +90,11 @@ def words(index: int, count: int) -> list[str]:
 
 
 class TimedModel(FakeModel):
-    """FakeModel whose scripts note when each answer's first delta was written."""
+    """FakeModel whose scripts note when each delta was written."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.first_delta_at: dict[str, float] = {}  # first word -> time.monotonic()
+        self.written_at: dict[str, float] = {}  # word -> time.monotonic()
 
     def stream(self, chunks: list[str], *, lead: float, gap: float) -> Script:
         """An answer: `lead` seconds before the first delta, then `gap` between deltas."""
@@ -118,8 +119,7 @@ class TimedModel(FakeModel):
                     if index:
                         await asyncio.sleep(gap)
                     await send(ev.delta(chunk))
-                    if not index:
-                        self.first_delta_at[chunk.strip()] = time.monotonic()
+                    self.written_at[chunk.strip()] = time.monotonic()
                 text = "".join(chunks)
                 for event in ev.closing(text, "completed"):
                     await send(event)
@@ -140,7 +140,8 @@ class TimedSlack(FakeSlack):
         super().__init__()
         self.watched = watched  # first words whose first showing is timed
         self.shown_at: dict[str, float] = {}
-        self.writes: dict[str, list[float]] = defaultdict(list)  # thread ts -> arrivals
+        # thread ts -> (arrival, the words then shown), per post or edit
+        self.writes: dict[str, list[tuple[float, frozenset[str]]]] = defaultdict(list)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         at = time.monotonic()
@@ -151,8 +152,8 @@ class TimedSlack(FakeSlack):
         message = self.messages.get((str(channel), str(body.get("ts") or args.get("ts"))))
         if message is None or message.thread_ts is None:
             return body
-        self.writes[message.thread_ts].append(at)
         visible = message.visible
+        self.writes[message.thread_ts].append((at, frozenset(visible.split())))
         for word in self.watched:
             if word not in self.shown_at and word in visible:
                 self.shown_at[word] = at
@@ -214,7 +215,7 @@ async def first_text(interval: float) -> list[float]:
     finally:
         await model.stop()
         await slack.stop()
-    return [slack.shown_at[w] - model.first_delta_at[w] for w in firsts if w in slack.shown_at]
+    return [slack.shown_at[w] - model.written_at[w] for w in firsts if w in slack.shown_at]
 
 
 async def live(count: int, deltas: int, seconds: float, interval: float) -> LiveRun:
@@ -266,13 +267,28 @@ async def live(count: int, deltas: int, seconds: float, interval: float) -> Live
         await slack.stop()
     lags, calls = [], []
     for event in events:
-        arrivals = slack.writes.get(event["ts"], [])
-        calls.append(len(arrivals))
+        writes = slack.writes.get(event["ts"], [])
+        calls.append(len(writes))
         # The first post (the first text, or a placeholder), the interim edits, the final
         # write: the gaps between interim edits are what pacing decides.
-        interim = arrivals[1:-1]
-        lags += [max(b - a - interval, 0.0) for a, b in zip(interim, interim[1:], strict=False)]
+        interim = writes[1:-1]
+        pairs = zip(interim, interim[1:], strict=False)
+        lags += [edit_lag(a, b, interval, model.written_at) for a, b in pairs]
     return LiveRun(deltas, cpu, rss_before, rss_live, lags, calls, done)
+
+
+def edit_lag(
+    before: tuple[float, frozenset[str]],
+    edit: tuple[float, frozenset[str]],
+    interval: float,
+    written_at: dict[str, float],
+) -> float:
+    """How late `edit` came: after `interval` from the edit `before` it, and after the
+    model wrote the first word it shows that `before` did not."""
+    (before_at, shown_before), (edit_at, shown) = before, edit
+    new = [written_at[word] for word in shown - shown_before if word in written_at]
+    ready = max(before_at + interval, min(new, default=before_at + interval))
+    return max(edit_at - ready, 0.0)
 
 
 async def main_async(args: argparse.Namespace) -> int:
