@@ -15,8 +15,13 @@ Slack and the fake Responses API (tests/fakes) run in this one. Two parts:
    `--seconds`; run twice, with few and with many deltas per answer:
    - bot CPU per delta: the difference of the two runs' CPU over the difference of
      their deltas, so the fixed cost of an answer cancels out;
-   - memory per live answer: the bot's resident memory while all N stream, less
-     its memory before, over N;
+   - memory per live answer: each run sends its N answers twice, in the same
+     workspaces and channels, and measures the second batch: the bot's resident
+     memory while all N stream, less its memory before, over N (what the first
+     batch left — each workspace's client and ledgers, and the allocator's
+     high-water mark, which later answers reuse — is shown beside it); and, in a
+     third run with the heap traced, the Python heap the batch holds half-way
+     through its streaming, over N;
    - edit lag: how much later each interim edit of a message arrived than the moment
      it could have been made — `--interval` after the previous edit, or the moment
      the model wrote the first delta it shows, whichever is later — p50/p99;
@@ -32,11 +37,13 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
+import signal
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,8 +171,10 @@ class TimedSlack(FakeSlack):
 class LiveRun:
     deltas: int
     cpu: float
-    rss_before: float
+    rss_start: float  # the bot's resident memory before the first batch
+    rss_before: float  # … and after it, before the measured one
     rss_live: float
+    heap: float  # bytes the measured batch held half-way through (traced runs only)
     lags: list[float]
     calls: list[int]
     delivered: int
@@ -174,7 +183,9 @@ class LiveRun:
 MODE = "update"  # BOT_STREAM_MODE, set from --mode
 
 
-async def started_bot(slack: FakeSlack, model: FakeModel, workdir: Path, interval: float) -> Any:
+async def started_bot(
+    slack: FakeSlack, model: FakeModel, workdir: Path, interval: float, heap: Path | None = None
+) -> Any:
     return await BotProcess.start(
         slack,
         model,
@@ -185,7 +196,8 @@ async def started_bot(slack: FakeSlack, model: FakeModel, workdir: Path, interva
             "BOT_STREAM_MODE": MODE,
             "BOT_MAX_CONCURRENT_ANSWERS": "1000",
             "BOT_LOG_LEVEL": "WARNING",
-        },
+        }
+        | ({"BENCH_HEAP": str(heap)} if heap else {}),
     )
 
 
@@ -218,46 +230,57 @@ async def first_text(interval: float) -> list[float]:
     return [slack.shown_at[w] - model.written_at[w] for w in firsts if w in slack.shown_at]
 
 
-async def live(count: int, deltas: int, seconds: float, interval: float) -> LiveRun:
-    """Part 2: `count` answers at once, `deltas` each over `seconds`."""
+async def live(
+    count: int, deltas: int, seconds: float, interval: float, trace_heap: bool = False
+) -> LiveRun:
+    """Part 2: `count` answers at once, `deltas` each over `seconds` — twice on one bot,
+    in the same workspaces and channels; the second batch is the one measured, so
+    what the first leaves behind (each workspace's client and ledgers, the allocator's
+    high-water mark) is not counted as memory of a live answer. With `trace_heap`, the
+    bot traces its heap through the measured batch (which slows it: take no CPU figure
+    from that run) and reports what the batch holds half-way through."""
     slack, model = TimedSlack(set()), TimedModel()
     gap = seconds / max(deltas - 1, 1)
-    for index in range(count):
+    for index in range(2 * count):
         model.enqueue(model.stream(words(index, deltas), lead=0.0, gap=gap))
     await slack.start()
     await model.start()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
-            bot = await started_bot(slack, model, Path(tmp), interval)
+            heap_file = Path(tmp) / "heap"
+            bot = await started_bot(
+                slack, model, Path(tmp), interval, heap_file if trace_heap else None
+            )
+            heap = math.nan
+
+            async def read_heap() -> None:
+                nonlocal heap
+                os.kill(bot.pid, signal.SIGUSR2)
+                await slack.wait_for(heap_file.exists, timeout=10, what="the heap's size")
+                heap = int(heap_file.read_text())
+
             try:
                 await settle(bot.pid)
-                rss_before = rss_mb(bot.pid)
-                cpu_before = cpu_seconds(bot.pid)
+                rss_start = rss_mb(bot.pid)
                 async with aiohttp.ClientSession() as session:
                     sender = SlackSender(session, SECRET, slack)
-                    events = [
-                        payloads.mention(f"<@UBOT> q{i}", channel=f"C{i}", team=f"T{i}")
-                        for i in range(count)
-                    ]
-                    await asyncio.gather(*(sender.event(bot, e, team_id=e["team"]) for e in events))
-                    await model.wait_for_requests(count, timeout=60)
-                    rss_live = 0.0
-                    loop = asyncio.get_running_loop()
-                    deadline = loop.time() + seconds + DRAIN_SECONDS
-                    done = 0
-                    while loop.time() < deadline:
-                        if loop.time() < deadline - DRAIN_SECONDS:
-                            rss_live = max(rss_live, rss_mb(bot.pid))
-                        # Requests took the scripts in the order they came: any answer's
-                        # whole text will do, so look for its last word.
-                        done = sum(
-                            1
-                            for e in events
-                            if f"w{deltas - 1}" in slack.thread_text(e["channel"], e["ts"])
-                        )
-                        if done == count:
-                            break
-                        await asyncio.sleep(0.5)
+                    await batch(sender, slack, model, bot, count, deltas, seconds, 0)
+                    await settle(bot.pid)
+                    rss_before = rss_mb(bot.pid)
+                    cpu_before = cpu_seconds(bot.pid)
+                    if trace_heap:
+                        os.kill(bot.pid, signal.SIGUSR1)
+                    events, rss_live, done = await batch(
+                        sender,
+                        slack,
+                        model,
+                        bot,
+                        count,
+                        deltas,
+                        seconds,
+                        1,
+                        read_heap if trace_heap else None,
+                    )
                 await settle(bot.pid)
                 cpu = cpu_seconds(bot.pid) - cpu_before
             finally:
@@ -274,7 +297,52 @@ async def live(count: int, deltas: int, seconds: float, interval: float) -> Live
         interim = writes[1:-1]
         pairs = zip(interim, interim[1:], strict=False)
         lags += [edit_lag(a, b, interval, model.written_at) for a, b in pairs]
-    return LiveRun(deltas, cpu, rss_before, rss_live, lags, calls, done)
+    return LiveRun(deltas, cpu, rss_start, rss_before, rss_live, heap, lags, calls, done)
+
+
+async def batch(
+    sender: SlackSender,
+    slack: TimedSlack,
+    model: TimedModel,
+    bot: Any,
+    count: int,
+    deltas: int,
+    seconds: float,
+    round_: int,
+    half_way: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[list[dict[str, Any]], float, int]:
+    """`count` mentions at once, one per workspace; waits for their whole answers,
+    calling `half_way` once half of their streaming time has passed. Returns the
+    events, the bot's highest resident memory while they streamed, and how many
+    answers were delivered."""
+    events = [
+        payloads.mention(
+            f"<@UBOT> q{i}", channel=f"C{i}", team=f"T{i}", ts=f"{1700000000 + round_}.{i:06d}"
+        )
+        for i in range(count)
+    ]
+    await asyncio.gather(*(sender.event(bot, e, team_id=e["team"]) for e in events))
+    await model.wait_for_requests((round_ + 1) * count, timeout=60)
+    rss_live = 0.0
+    loop = asyncio.get_running_loop()
+    half = loop.time() + seconds / 2
+    deadline = loop.time() + seconds + DRAIN_SECONDS
+    done = 0
+    while loop.time() < deadline:
+        if half_way is not None and loop.time() >= half:
+            await half_way()
+            half_way = None
+        if loop.time() < deadline - DRAIN_SECONDS:
+            rss_live = max(rss_live, rss_mb(bot.pid))
+        # Requests took the scripts in the order they came: any answer's whole text
+        # will do, so look for its last word.
+        done = sum(
+            1 for e in events if f"w{deltas - 1}" in slack.thread_text(e["channel"], e["ts"])
+        )
+        if done == count:
+            break
+        await asyncio.sleep(0.5)
+    return events, rss_live, done
 
 
 def edit_lag(
@@ -298,6 +366,8 @@ async def main_async(args: argparse.Namespace) -> int:
     for deltas in (FEW, MANY):
         print(f"{args.answers} answers at once, {deltas} deltas each…", file=sys.stderr)
         runs.append(await live(args.answers, deltas, args.seconds, args.interval))
+    print(f"{args.answers} answers at once, {FEW} deltas each, the heap traced…", file=sys.stderr)
+    traced = await live(args.answers, FEW, args.seconds, args.interval, trace_heap=True)
     few, many = runs
     per_delta_us = (many.cpu - few.cpu) / (args.answers * (MANY - FEW)) * 1e6
     print()
@@ -313,6 +383,10 @@ async def main_async(args: argparse.Namespace) -> int:
         f"| one Slack call + 10 |"
     )
     print(f"| bot CPU per streamed delta, µs | {per_delta_us:.0f} | ≤ 20 |")
+    print(
+        f"| Python heap per live answer (tracemalloc), KiB "
+        f"| {traced.heap / args.answers / 1024:.0f} | ≤ 64 |"
+    )
     for run in runs:
         memory = (run.rss_live - run.rss_before) / args.answers * 1024
         ideal = 2 + args.seconds / args.interval
@@ -320,7 +394,9 @@ async def main_async(args: argparse.Namespace) -> int:
             f"| {args.answers} live, {run.deltas} deltas each: delivered "
             f"| {run.delivered} / {args.answers} | all |"
         )
-        print(f"| … memory per live answer, KiB | {memory:.0f} | ≤ 64 |")
+        left = (run.rss_before - run.rss_start) / args.answers * 1024
+        print(f"| … resident memory per live answer, KiB | {memory:.0f} | ≤ 64 |")
+        print(f"| … memory the first batch left, KiB per workspace | {left:.0f} | |")
         print(
             f"| … edit lag p50 / p99 ms | {percentile(run.lags, 50) * 1000:.0f} / "
             f"{percentile(run.lags, 99) * 1000:.0f} | p99 < 250 |"

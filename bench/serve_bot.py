@@ -9,6 +9,10 @@ written to FILE on stop (cProfile roughly doubles the CPU cost; use it to find
 hot spots, not to take figures). It counts the CPU time of the event loop's
 thread, not wall time, so other processes on a busy machine do not inflate it.
 
+With BENCH_HEAP=FILE in its environment, SIGUSR1 starts tracing the Python heap
+(tracemalloc) and SIGUSR2 writes to FILE how many bytes allocated since then are
+still held: what a batch of answers holds while it is live (bench/live_answers.py).
+
 With `--bare`, it serves a bare bolt `AsyncApp` instead of the bot: the same
 aiohttp server, bolt adapter and event loop, a client on SLACK_API_URL with
 SLACK_BOT_TOKEN, and SLACK_SIGNING_SECRET; it verifies each request's signature
@@ -25,7 +29,9 @@ import os
 import signal
 import sys
 import time
+import tracemalloc
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -67,12 +73,25 @@ async def serve() -> None:
         stalls.start()
     if os.environ.get("BENCH_CYCLES"):
         keep_cycles()
+    if heap_file := os.environ.get("BENCH_HEAP"):
+        trace_heap_on_signals(Path(heap_file))
     await until_stopped(bot.port)
     if os.environ.get("BENCH_CYCLES"):
         print(cycles(), file=sys.stderr, flush=True)
     if stalls is not None:
         print(stalls.summary(), file=sys.stderr, flush=True)
     await bot.stop(grace=1.0)  # figures are taken before the stop
+
+
+def trace_heap_on_signals(file: Path) -> None:
+    """SIGUSR1 starts tracemalloc; SIGUSR2 writes the bytes traced since then to `file`."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGUSR1, tracemalloc.start)
+
+    def report() -> None:
+        file.write_text(str(tracemalloc.get_traced_memory()[0]))
+
+    loop.add_signal_handler(signal.SIGUSR2, report)
 
 
 async def serve_bare() -> None:
