@@ -197,7 +197,7 @@ class Conversation:
     async def accept(self, turn: Turn, route: dict[str, Any]) -> bool:
         """Keep the turn (and `route`, how its answer is delivered) before it is queued, so
         no acknowledged message is dropped; False for one accepted before (a redelivery)."""
-        kept = {"turn": asdict(turn), "route": route}
+        kept = {"turn": turn.kept(), "route": route}
         if not await self._live.accept(turn.key, *turn.thread, kept):
             return False
         self.holding.add(turn.key)

@@ -103,7 +103,7 @@ class Approvals:
     async def keep(self, turn: Turn, response_id: str, waiting: Waiting) -> None:
         """Kept before the answer that asked lets go of its lease."""
         about = {
-            "turn": asdict(turn),
+            "turn": turn.kept(),
             "requests": [asdict(r) for r in waiting.requests],
             "items": waiting.items,
             "rounds": waiting.rounds,

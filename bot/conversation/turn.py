@@ -30,6 +30,11 @@ class Turn:
         # A turn kept in the database comes back with its files as plain dicts.
         object.__setattr__(self, "files", tuple(FileRef.of(f) for f in self.files))
 
+    def kept(self) -> dict[str, Any]:
+        """The turn as plain values for the database; `Turn(**kept)` reads it back.
+        Shallow: `dataclasses.asdict` deep-copies every field, on every answer's path."""
+        return {**self.__dict__, "files": [f.kept() for f in self.files]}
+
     @property
     def thread(self) -> tuple[str, str, str]:
         return (self.team_id, self.channel_id, self.thread_ts)
