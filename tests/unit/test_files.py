@@ -151,6 +151,14 @@ def test_a_turn_kept_in_the_database_comes_back_with_its_files() -> None:
     assert Turn(**kept) == turn and hash(Turn(**kept)) == hash(turn)
 
 
+def test_a_turn_going_on_after_an_approval_comes_back_whole() -> None:
+    continues = {"response_id": "resp_1", "input": [{"type": "function_call_output"}]}
+    turn = Turn("T1", "C1", "1.0", "U1", "1.0", "hi", continues=continues)
+    kept = json.loads(json.dumps(turn.kept()))
+    assert kept["continues"] == continues
+    assert Turn(**kept) == turn
+
+
 # Reading, through any reader ---------------------------------------------------------
 
 
