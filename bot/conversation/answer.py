@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.conversation import context_window, notices
@@ -17,6 +17,7 @@ from bot.conversation.delivery import Delivery, DeliveryUnavailable
 from bot.conversation.file_reading import FileReader, NoFiles, Read, read_files
 from bot.conversation.files import FileRef
 from bot.conversation.files_out import FileSource, joined, made_files, put_in_thread
+from bot.conversation.outcome import Final, Outcome, record_of, started
 from bot.conversation.parameters import Parameters
 from bot.conversation.policy import Open, Policy, Refusal, both
 from bot.conversation.progress import Progress, answer_from
@@ -98,58 +99,6 @@ class Options:
     max_file_bytes: int = 20 * 1024 * 1024  # BOT_MAX_FILE_MB: the largest file read
     functions: Functions | None = None  # BOT_FUNCTIONS, imported at start
     max_tool_rounds: int = 8  # BOT_MAX_TOOL_ROUNDS
-
-
-@dataclass
-class Outcome:
-    """How one call to the model went."""
-
-    answer: Answer
-    error: ModelError | None = None
-    stopped_by: str = ""  # the user who pressed Stop
-    stored: bool = False  # the API stored the response: the chain may move to it
-    round_limit: int = 0  # the model asked for more rounds of tool calls than this
-    waiting: Waiting | None = None  # ended asking the asker's approval of a tool call
-
-    @property
-    def status(self) -> str:
-        """As the turn is recorded: completed, incomplete, failed, stopped or error."""
-        if self.stopped_by:
-            return "stopped"
-        if self.round_limit:
-            return "incomplete"
-        if self.error is not None or self.answer.ending is None:
-            return "error"
-        return self.answer.ending.value
-
-    @property
-    def notice(self) -> str | None:
-        if self.stopped_by:
-            return notices.stopped(self.stopped_by)
-        if self.round_limit:
-            return notices.too_many_rounds(self.round_limit)
-        if self.waiting is not None:
-            return notices.APPROVAL_WAITING
-        if self.error is not None:
-            return notices.for_model_error(self.error, text_shown=bool(self.answer.text))
-        return notices.for_ending(self.answer)
-
-
-@dataclass(frozen=True)
-class Final:
-    """What is left to write once the model is done: kept, so a failed write is retried."""
-
-    text: str
-    notice: str | None = None
-    feedback_id: str | None = None
-
-    @classmethod
-    def of(cls, progress: dict[str, Any]) -> Final:
-        final = progress.get("final") or {}
-        return cls(str(final.get("text", "")), final.get("notice"), final.get("feedback_id"))
-
-    def kept(self) -> dict[str, Any]:
-        return {"final": asdict(self)}
 
 
 class Conversation:
@@ -447,7 +396,7 @@ class Conversation:
         if files:  # beside the answer before its final text, once (see files_out)
             notice = joined(notice, await put_in_thread(files, delivery, self._model))
         final = Final(text, notice, feedback_id)
-        record = None if turn.one_off else self._turn_record(turn, outcome, about)
+        record = None if turn.one_off else record_of(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
         if waiting is not None and approvals is not None:
             await approvals.show(turn, answer.response_id, waiting)
@@ -842,35 +791,6 @@ class Conversation:
         else:
             log.warning("model call failed: %s (status=%s)", type(error).__name__, error.status)
 
-    @staticmethod
-    def _turn_record(turn: Turn, outcome: Outcome, about: dict[str, Any]) -> TurnRecord:
-        answer, error = outcome.answer, outcome.error
-        if error is not None:
-            error_code: str | None = error.code or type(error).__name__
-        else:
-            error_code = answer.error_code or None
-        usage = with_usage(about.get("usage"), answer.usage)  # every round's
-        return TurnRecord(
-            team_id=turn.team_id,
-            channel_id=turn.channel_id,
-            thread_ts=turn.thread_ts,
-            user_id=turn.user_id,
-            message_ts=turn.message_ts,
-            status=outcome.status,
-            response_id=answer.response_id or None,
-            previous_response_id=about.get("head"),
-            heard_ids=tuple(about.get("heard") or ()),
-            answer_text=answer.said or None,
-            started_at=started(about),
-            finished_at=now(),
-            stored=outcome.stored,
-            error_code=error_code,
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.output_tokens if usage else None,
-            total_tokens=usage.total_tokens if usage else None,
-            reasoning_tokens=usage.reasoning_tokens if usage else None,
-        )
-
 
 @dataclass(frozen=True)
 class Asking:
@@ -891,11 +811,6 @@ def with_files_note(about: dict[str, Any], notice: str | None) -> str | None:
     """The answer's notice, after the note of any file the model was not given."""
     files_note = str(about.get("files_note") or "")
     return " ".join(n for n in (files_note, notice) if n) or None
-
-
-def started(about: dict[str, Any]) -> datetime:
-    value = about.get("started_at")
-    return datetime.fromisoformat(value) if isinstance(value, str) else now()
 
 
 def turn_of(row: LiveRow) -> Turn:
