@@ -30,6 +30,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.conversation.delivery import DeliveryUnavailable
+from bot.slack.call_counter import method_of
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class RepeatSafely(AsyncConnectionErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
-        if request.url.rstrip("/").rsplit("/", 1)[-1] in NOT_REPEATABLE:
+        if method_of(request.url) in NOT_REPEATABLE:
             return False
         return await super()._can_retry_async(
             state=state, request=request, response=response, error=error
