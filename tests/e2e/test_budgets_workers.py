@@ -4,10 +4,6 @@ PostgreSQL database (CI sets it)."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender
@@ -15,12 +11,9 @@ from tests.e2e.payloads import mention
 from tests.fakes.responses_api import FakeModel
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.usage_streams import costing
+from tests.support.postgres import needs_postgres
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-
-pytestmark = pytest.mark.skipif(
-    not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
-)
+pytestmark = needs_postgres
 
 
 async def test_two_workers_count_into_one_user_budget(

@@ -19,9 +19,9 @@ from tests.e2e.conftest import StartBot
 from tests.e2e.conversation import answers
 from tests.e2e.harness import BotHandle, SlackSender
 from tests.e2e.payloads import mention
-from tests.e2e.test_workers import PG_URL
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
+from tests.support.postgres import needs_postgres
 
 ANSWERS = 20
 CHANNELS = 5  # a busy workspace: several channels, four questions in each
@@ -116,7 +116,7 @@ async def test_twenty_answers_at_once_draw_no_429_and_every_final_text_lands(
         assert min(edits_per_answer(fake_slack, threads)) >= 2
 
 
-@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL")
+@needs_postgres
 async def test_twenty_answers_on_two_workers_share_one_budget(
     database: str,  # noqa: F811 - the fixture
     start_bot: StartBot,

@@ -4,7 +4,6 @@ database is gone. The PostgreSQL test runs when TEST_DATABASE_URL is set (CI set
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,8 +14,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.e2e.conftest import StartBot
 from tests.e2e.harness import BotHandle
+from tests.support.postgres import needs_postgres, pg_url
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = pg_url()
 
 
 async def healthz(bot: BotHandle) -> tuple[int, Any]:
@@ -49,7 +49,7 @@ async def own_database() -> AsyncIterator[str]:
     await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL")
+@needs_postgres
 async def test_healthz_is_503_when_the_database_is_gone(
     own_database: str, start_bot: StartBot
 ) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import signal
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -17,13 +16,11 @@ from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender
 from tests.e2e.payloads import mention
 from tests.e2e.presses import STOP, ephemerals_to, press
-from tests.e2e.test_workers import PG_URL
 from tests.fakes.responses_api import FakeModel, answer
 from tests.fakes.slack_api import FakeSlack
+from tests.support.postgres import needs_postgres
 
-pytestmark = pytest.mark.skipif(
-    not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
-)
+pytestmark = needs_postgres
 
 # The sessions that LISTEN for Stops in this test's database: the bot names its own
 # once it listens; a bare LISTEN is how one looks otherwise.

@@ -4,10 +4,8 @@ in order. Runs when TEST_DATABASE_URL names a PostgreSQL database (CI sets it)."
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -18,12 +16,9 @@ from tests.e2e.payloads import mention
 from tests.e2e.presses import STOP, ephemerals_to, press
 from tests.fakes.responses_api import FakeModel, answer, split_words
 from tests.fakes.slack_api import FakeSlack
+from tests.support.postgres import needs_postgres
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-
-pytestmark = pytest.mark.skipif(
-    not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
-)
+pytestmark = needs_postgres
 
 
 async def test_a_message_delivered_to_two_workers_is_answered_once(

@@ -6,6 +6,7 @@ import asyncio
 import os
 
 import asyncpg
+import pytest
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -13,6 +14,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 def pg_url() -> str:
     """TEST_DATABASE_URL as this test process sees it (its own database under xdist)."""
     return os.environ.get("TEST_DATABASE_URL", "")
+
+
+# Whether there is a PostgreSQL to test against at all: the same with the machine's URL
+# or a test worker's own (tests/conftest.py), so it may be read at import.
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL"),
+    reason="TEST_DATABASE_URL is not set: no PostgreSQL to test against",
+)
 
 
 async def empty_database(url: str) -> None:

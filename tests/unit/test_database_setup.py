@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.store import Store
 from bot.store.database import asyncpg_options
+from tests.support.postgres import needs_postgres, pg_url
 from tests.unit.test_store import HEAD, reset_postgres
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-needs_postgres = pytest.mark.skipif(
-    not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL to test against"
-)
+PG_URL = pg_url()
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.store import Store
-from tests.support.postgres import empty_database, pg_url
+from tests.support.postgres import empty_database, needs_postgres, pg_url
 
 PG_URL = pg_url()
-pytestmark = pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set")
+pytestmark = needs_postgres
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Runs on SQLite always, and on PostgreSQL when TEST_DATABASE_URL is set (CI sets 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -18,9 +17,9 @@ import pytest
 from bot.store import Store, TurnRecord
 from bot.store.database import connect
 from bot.store.store import HeardMessage, migrate, now
-from tests.support.postgres import empty_database
+from tests.support.postgres import empty_database, needs_postgres, pg_url
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = pg_url()
 
 
 async def reset_postgres(url: str) -> None:
@@ -32,9 +31,7 @@ async def reset_postgres(url: str) -> None:
         "sqlite",
         pytest.param(
             "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL to test against"
-            ),
+            marks=needs_postgres,
         ),
     ]
 )

@@ -4,7 +4,6 @@ every response counts, also when several workers add at once (PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,13 +15,10 @@ from bot.conversation.turn import Turn
 from bot.responses.events import Usage
 from bot.store import Store
 from bot.store.usage import Spent, UsageStore
-from tests.support.postgres import empty_database
+from tests.support.postgres import empty_database, needs_postgres, pg_url
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+PG_URL = pg_url()
 DAY = date(2026, 11, 30)
-needs_postgres = pytest.mark.skipif(
-    not PG_URL, reason="TEST_DATABASE_URL is not set: no PostgreSQL for several workers"
-)
 
 
 async def reset_postgres() -> None:
