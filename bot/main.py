@@ -205,7 +205,13 @@ class Bot:
         kept_settings = ChannelSettingsStore(self._store)
         channel_settings = ChannelSettings(kept_settings)
         budgets = daily_budgets(settings, UsageStore(self._store))
-        approvals = Approvals(ApprovalStore(self._store), SlackApprovalDesk(workspaces))
+        # One Slack budget per workspace: kept in the database when workers share it.
+        slack_budget = SlackBudget(
+            SlackCallLedger(self._store) if self._store.shared else MemoryLedger()
+        )
+        approvals = Approvals(
+            ApprovalStore(self._store), SlackApprovalDesk(workspaces, slack_budget)
+        )
         conversation = Conversation(
             self._store,
             self._model,
@@ -244,10 +250,7 @@ class Bot:
             interval=settings.BOT_UPDATE_INTERVAL,
             panel=panel,
             final_write=Persistence(seconds=settings.BOT_FINAL_WRITE_SECONDS),
-            # One Slack budget per workspace: kept in the database when workers share it.
-            budget=SlackBudget(
-                SlackCallLedger(self._store) if self._store.shared else MemoryLedger()
-            ),
+            budget=slack_budget,
         )
         resumer = Resumer(
             live, conversation, self._queue, deliveries.restore, period=lease.total_seconds() / 3

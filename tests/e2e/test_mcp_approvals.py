@@ -245,3 +245,41 @@ async def test_where_no_thread_can_be_asked_in_ask_denies_the_call(
         }
     ]
     assert any("I answered without the docs." in m.visible for m in fake_slack.bot_messages("C1"))
+
+
+async def test_in_a_busy_channel_prompts_wait_for_room_and_are_not_lost(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    # Slack allows about one chat.postMessage a second per channel (ten in any ten
+    # seconds). Two answers start, then ask approval while seven quick answers fill the
+    # channel's share: their prompts must wait for room, not draw a 429 and be lost.
+    fake_slack.enforce_tiers()
+    bot = await start_bot(OPENAI_MCP_SERVERS=SERVERS)
+    asking = [
+        mention(f"<@UBOT> look it up {index}", ts=f"1690000001.00000{index}") for index in range(2)
+    ]
+    for event in asking:
+        fake_model.enqueue(
+            approval_request("docs", "search", {"query": "x"}, text="Looking.", delay=0.4)
+        )
+        await slack.event(bot, event)
+    for event in asking:
+        await fake_slack.wait_for(
+            lambda ts=event["ts"]: "Looking." in fake_slack.thread_text("C1", ts),
+            what="the first text",
+        )
+    for index in range(7):
+        fake_model.enqueue(answer(f"Answer {index}."))
+        event = mention(f"<@UBOT> question {index}")
+        await slack.event(bot, event)
+        await fake_slack.wait_for(
+            lambda ts=event["ts"]: fake_slack.thread_messages("C1", ts), what="an answer"
+        )
+    assert all(prompt_in(fake_slack, e["ts"]) is None for e in asking)  # still streaming
+
+    # The channel has room again ten seconds after the first of the nine answers.
+    await fake_slack.wait_for(
+        lambda: all(prompt_in(fake_slack, e["ts"]) for e in asking), timeout=30, what="prompts"
+    )
+    await bot.idle()
+    assert fake_slack.rate_limited() == [], f"{len(fake_slack.rate_limited())} HTTP 429s"

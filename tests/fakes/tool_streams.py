@@ -141,9 +141,10 @@ def approval_request(
     text: str = "",
     response_id: str | None = None,
     framing: Framing = "event",
+    delay: float = 0.0,
 ) -> Script:
-    """A response that lists an MCP server's tools and asks approval to call one of them.
-    `script.approval_id` is the request's id."""
+    """A response that lists an MCP server's tools and asks approval to call one of them
+    (`delay` between its events). `script.approval_id` is the request's id."""
     approval_id = f"mcpr_{next(_ids):06d}"
 
     def make(ev: Events) -> list[dict[str, Any]]:
@@ -188,6 +189,8 @@ def approval_request(
         output.append(request)
         return [*events, _completed(ev, output)]
 
-    script = stream_of(make, response_id=response_id, framing=framing, label="approval request")
+    script = stream_of(
+        make, delay=delay, response_id=response_id, framing=framing, label="approval request"
+    )
     script.approval_id = approval_id  # type: ignore[attr-defined]
     return script
