@@ -113,6 +113,15 @@ def maybe_carried_out(error: BaseException) -> bool:
     return isinstance(error, aiohttp.ClientError | TimeoutError)
 
 
+def not_done_yet(error: BaseException) -> bool:
+    """Slack did not do what was asked, and a later try may work: it said so (an error
+    code that means "try again", not one after which it may have been done), or the
+    connection was never made."""
+    if isinstance(error, SlackApiError):
+        return passing(error) and not maybe_carried_out(error)
+    return isinstance(error, aiohttp.ClientConnectorError)
+
+
 def api_method(method: SlackCall) -> str:
     """`client.chat_postMessage` → `chat.postMessage`."""
     return getattr(method, "__name__", "").replace("_", ".", 1)

@@ -29,6 +29,7 @@ from bot.slack.calls import (
     Persistence,
     SlackCall,
     land,
+    not_done_yet,
     once,
     retry_after,
     slack_error,
@@ -47,6 +48,8 @@ CANNOT_EDIT = {"message_not_found", "cant_update_message", "edit_window_closed"}
 # The `event_type` of the metadata that marks the bot's posts of an answer.
 MARKER = "answer_part"
 MAX_ALT_TEXT = 1000  # Slack's limit for a file's alt text
+# An upload Slack could not take is tried again after this, doubling up to the most.
+UPLOAD_PAUSE, UPLOAD_PAUSE_MAX = 0.5, 8.0
 LOOKUP_PAGES = 5  # of conversations.replies, when looking for a post whose answer was lost
 
 
@@ -163,11 +166,14 @@ class ThreadWriter:
     ) -> None:
         """A file in the answer's thread (files_upload_v2: an upload URL, the bytes, then
         files.completeUploadExternal); `alt` describes an image. Outside a thread (/ask),
-        in the thread of the answer's message `answer_ts`. Tried again on 429s within the
-        final writes' time; any other failure is raised."""
+        in the thread of the answer's message `answer_ts`. Tried again within the final
+        writes' time on 429s and where Slack did not do it and a later try may work
+        (never where it may have been done: the file would show twice); any other
+        failure is raised."""
         thread = self.thread_ts or answer_ts
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._persistence.seconds
+        pause = UPLOAD_PAUSE
         while True:
             try:
                 await self.client.files_upload_v2(
@@ -180,11 +186,17 @@ class ThreadWriter:
                     request_file_info=False,
                 )
                 return
-            except SlackApiError as error:
-                wait = retry_after(error)
+            except (SlackApiError, aiohttp.ClientError) as error:
+                wait = retry_after(error) if isinstance(error, SlackApiError) else None
+                if wait is None and not_done_yet(error):
+                    wait, pause = pause, min(pause * 2, UPLOAD_PAUSE_MAX)
                 if wait is None or loop.time() + wait >= deadline:
                     raise
-                log.warning("uploading a file was rate limited; trying again in %.0fs", wait)
+                log.warning(
+                    "uploading a file failed (%s); trying again in %.0fs",
+                    slack_error(error) if isinstance(error, SlackApiError) else "no connection",
+                    wait,
+                )
                 await asyncio.sleep(wait)
 
     async def edit(self, ts: str, markdown: str, actions: Actions = None) -> None:

@@ -5,6 +5,7 @@ thread, and the final text landing when an upload cannot."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -324,3 +325,40 @@ async def test_an_upload_slack_rate_limits_is_waited_out_and_lands_once(
         "ratelimited",
         "ok",
     ]
+
+
+async def test_an_upload_slack_cannot_take_for_a_moment_is_tried_again_and_lands_once(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    # Slack says it cannot do it now (not done, try again): the file is not lost.
+    fake_slack.fail("files.getUploadURLExternal", "service_unavailable", times=2)
+    fake_slack.fail("files.completeUploadExternal", "request_timeout")
+    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
+    event = mention("<@UBOT> draw a red square")
+    await slack.event(bot, event)
+    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
+
+    assert message.visible == "Here is a red square."
+    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+    assert [c.outcome for c in fake_slack.calls_to("files.completeUploadExternal")] == [
+        "request_timeout",
+        "ok",
+    ]
+
+
+async def test_an_upload_whose_connection_cannot_be_made_is_tried_again(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    with socket.socket() as closed:  # a port nothing listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    nowhere = {"ok": True, "upload_url": f"http://127.0.0.1:{port}/upload", "file_id": "F0"}
+    fake_slack.inject("files.getUploadURLExternal", body=nowhere)
+    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
+    event = mention("<@UBOT> draw a red square")
+    await slack.event(bot, event)
+    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
+
+    assert message.visible == "Here is a red square."
+    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+    assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 2
