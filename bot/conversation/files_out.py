@@ -8,7 +8,7 @@ They are uploaded once, before the answer's final text is first written, and
 never again: a final write that fails is kept and retried without them, so
 nothing large (no image bytes) is kept with it, and no file shows twice (an
 upload Slack carried out but whose answer was lost cannot be told apart from
-one that failed; an upload Slack says it did not do is tried again at once, by
+one that failed; an upload Slack says it did not do is tried again, by
 the delivery). A file that cannot be fetched or uploaded is said in plain words
 under the answer instead; the text lands either way.
 """
