@@ -63,17 +63,9 @@ from tests.fakes.responses_api import (
     _next_id,
     _open_stream,
 )
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import MESSAGE_CALLS, FakeSlack
 
 FIRST_TEXT_ANSWERS = 20
-# The calls that post, stream or edit an answer's message.
-MESSAGE_CALLS = (
-    "chat.postMessage",
-    "chat.update",
-    "chat.startStream",
-    "chat.appendStream",
-    "chat.stopStream",
-)
 FEW, MANY = 10, 100  # deltas per answer in the two runs of part 2
 DRAIN_SECONDS = 60.0
 

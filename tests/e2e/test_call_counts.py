@@ -11,15 +11,7 @@ from tests.e2e.conversation import answer_in
 from tests.e2e.harness import SlackSender
 from tests.e2e.payloads import mention
 from tests.fakes.responses_api import Events, FakeModel, Script, answer, stream_of
-from tests.fakes.slack_api import Call, FakeSlack
-
-MESSAGE_CALLS = (
-    "chat.postMessage",
-    "chat.update",
-    "chat.startStream",
-    "chat.appendStream",
-    "chat.stopStream",
-)
+from tests.fakes.slack_api import MESSAGE_CALLS, Call, FakeSlack
 
 
 def answer_calls(fake_slack: FakeSlack, channel: str) -> list[Call]:

@@ -16,7 +16,7 @@ from tests.e2e.payloads import mention
 from tests.e2e.presses import STOP, ephemerals_to, press
 from tests.fakes.responses_api import FakeModel, answer, split_words
 from tests.fakes.slack_api import FakeSlack
-from tests.support.postgres import needs_postgres
+from tests.support.postgres import end_other_connections, needs_postgres
 
 pytestmark = needs_postgres
 
@@ -133,20 +133,6 @@ async def test_a_killed_worker_s_answer_is_taken_over_by_another_worker(
     assert head == script.response_id
 
 
-async def terminate_other_backends(database: str) -> int:
-    """Drop every other connection to the database, as a failover or an idle timeout does."""
-    engine = create_async_engine(database)
-    async with engine.connect() as conn:
-        ended = await conn.scalar(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-    await engine.dispose()
-    return int(ended or 0)
-
-
 async def test_dropped_connections_never_let_two_workers_answer_one_thread_at_once(
     database: str,
     start_bot: StartBot,
@@ -161,7 +147,7 @@ async def test_dropped_connections_never_let_two_workers_answer_one_thread_at_on
     top = mention("<@UBOT> one")
     await slack.event(first, top)
     await fake_slack.wait_for(lambda: "first" in fake_slack.thread_text("C1", top["ts"]))
-    assert await terminate_other_backends(database) > 0  # mid-answer
+    assert await end_other_connections(database) > 0  # mid-answer
     await slack.event(second, mention("<@UBOT> two", thread_ts=top["ts"]))
     shown = await answer_in(second, fake_slack, "C1", top["ts"], count=2, timeout=20)
     await first.idle()

@@ -67,6 +67,15 @@ class Tier:
     per_channel: bool = False
 
 
+# The calls that post, stream or edit an answer's message.
+MESSAGE_CALLS = (
+    "chat.postMessage",
+    "chat.update",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+)
+
 # Slack's published limits, as a sliding window (each allows a burst of its whole size).
 TIERS: dict[str, Tier] = {
     "chat.update": Tier(50, 60),  # Tier 3

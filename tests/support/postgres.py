@@ -55,3 +55,18 @@ def database_of_worker(url: str, worker: str) -> str:
 
     asyncio.run(make())
     return base.set(database=name).render_as_string(hide_password=False)
+
+
+async def end_other_connections(url: str) -> int:
+    """End every other connection to the database, as a failover or an idle timeout does;
+    how many were ended."""
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        ended = await conn.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    await engine.dispose()
+    return int(ended or 0)

@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 
 from bot.store import Store
-from tests.support.postgres import empty_database, needs_postgres, pg_url
+from tests.support.postgres import empty_database, end_other_connections, needs_postgres, pg_url
 
 PG_URL = pg_url()
 pytestmark = needs_postgres
@@ -25,19 +24,6 @@ async def store() -> AsyncIterator[Store]:
     yield opened
     await opened.close()
     await empty_database(PG_URL)
-
-
-async def drop_the_bots_connections() -> int:
-    engine = create_async_engine(PG_URL)
-    async with engine.connect() as conn:
-        ended = await conn.scalar(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        )
-    await engine.dispose()
-    return int(ended or 0)
 
 
 async def test_a_dropped_connection_is_replaced_and_the_claim_made_once(
@@ -55,7 +41,7 @@ async def test_a_dropped_connection_is_replaced_and_the_claim_made_once(
     event.remove(store.engine, "before_cursor_execute", executed)
     assert len(statements) == 1  # the answer's start is one read
 
-    assert await drop_the_bots_connections() > 0
+    assert await end_other_connections(PG_URL) > 0
     with caplog.at_level("INFO", logger="bot.store.database"):
         assert await live.accept("k2", "T1", "C1", "2.2", {})  # on a new connection
     assert "connection had dropped" in caplog.text
