@@ -8,7 +8,6 @@ import asyncio
 import io
 import json
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -47,14 +46,6 @@ def test_the_endpoint_s_answers_that_stop_the_start_and_those_that_do_not() -> N
     for status in (500, 502, 503, 405, 301):
         unclear = judge_reply(BASE, status, b"<html>")
         assert unclear is not None and not unclear.stops and "starting anyway" in unclear.line
-
-
-@pytest.fixture
-async def fake_model() -> AsyncIterator[FakeModel]:
-    fake = FakeModel()
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_the_fake_answers_the_check_as_the_api_does(fake_model: FakeModel) -> None:
