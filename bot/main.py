@@ -210,7 +210,9 @@ class Bot:
             SlackCallLedger(self._store) if self._store.shared else MemoryLedger()
         )
         approvals = Approvals(
-            ApprovalStore(self._store), SlackApprovalDesk(workspaces, slack_budget)
+            ApprovalStore(self._store),
+            SlackApprovalDesk(workspaces, slack_budget),
+            ttl=timedelta(minutes=settings.BOT_APPROVAL_MINUTES),
         )
         conversation = Conversation(
             self._store,

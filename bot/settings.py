@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     OPENAI_MCP_SERVERS: str = ""
     BOT_FUNCTIONS: str = ""
     BOT_MAX_TOOL_ROUNDS: int = Field(default=8, ge=1, le=100)
+    BOT_APPROVAL_MINUTES: int = Field(default=15, ge=1, le=7 * 24 * 60)
     BOT_MAX_FILE_MB: float = Field(default=20.0, gt=0.0, le=1000.0)
 
     # Running it as a service (CONTRACT.md).

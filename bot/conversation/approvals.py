@@ -9,7 +9,7 @@ thread, chained on the response that asked, whose input is the
 `mcp_approval_response` (with the outputs of any function calls of that same
 response): a turn of its own, with its own message, Stop button and lease, so it
 is resumed like any other after a crash. Someone else's press is refused; an
-approval nobody decides expires after `APPROVAL_TTL` (15 minutes) with a notice
+approval nobody decides expires after `BOT_APPROVAL_MINUTES` (15 by default) with a notice
 and its buttons removed; one whose thread has moved on to a newer response
 expires when pressed.
 """

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -203,6 +204,27 @@ async def test_an_approval_nobody_answers_expires_with_a_notice_and_no_buttons(
     assert ephemerals_to(fake_slack, "U1") == [EXPIRED]
     await bot.idle()
     assert len(fake_model.requests) == 1
+
+
+async def test_an_operator_sets_how_long_an_approval_waits(
+    start_bot: StartBot, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    bot = await start_bot(OPENAI_MCP_SERVERS=SERVERS, BOT_APPROVAL_MINUTES=60)
+    top, _, prompt = await asked(bot, slack, fake_slack, fake_model)
+    assert "this expires in 60 minutes" in prompt.visible
+    path = bot.settings.DATABASE_URL.split("///", 1)[1]
+    with sqlite3.connect(path) as db:
+        [(expires_at,)] = db.execute("SELECT expires_at FROM approvals").fetchall()
+    left = datetime.fromisoformat(expires_at).replace(tzinfo=UTC) - datetime.now(UTC)
+    assert timedelta(minutes=59) < left <= timedelta(minutes=60)
+
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE approvals SET expires_at = '2000-01-01 00:00:00.000000'")
+    await fake_slack.wait_for(
+        lambda: prompt_in(fake_slack, top["ts"]) is None, what="the buttons removed"
+    )
+    expired = fake_slack.message("C1", prompt.ts).visible
+    assert "No one approved this within 60 minutes, so the tool was not used." in expired
 
 
 async def test_a_newer_answer_in_the_thread_retires_a_pending_approval(

@@ -113,6 +113,8 @@ def test_dotenv_is_read_and_the_environment_wins(env: pytest.MonkeyPatch, tmp_pa
         ("OPENAI_MCP_SERVERS", '[{"server_label": "d"}]', "server 'd' needs a server_url"),
         ("BOT_FUNCTIONS", "tools.clock", "BOT_FUNCTIONS is invalid"),
         ("BOT_MAX_TOOL_ROUNDS", "0", "BOT_MAX_TOOL_ROUNDS is invalid"),
+        ("BOT_APPROVAL_MINUTES", "0", "BOT_APPROVAL_MINUTES is invalid"),
+        ("BOT_APPROVAL_MINUTES", "soon", "BOT_APPROVAL_MINUTES is invalid"),
         ("BOT_MAX_FILE_MB", "0", "BOT_MAX_FILE_MB is invalid"),
         ("SLACK_CLIENT_ID", "123.456", "SLACK_CLIENT_SECRET is not set"),
         ("BOT_USER_DAILY_TOKENS", "-5", "BOT_USER_DAILY_TOKENS is invalid"),
