@@ -54,6 +54,9 @@ class Pacer:
         self._dirty.set()
         if self._task is not None:
             await self._task
+        # Closed for good: let go of the owner's methods, which would otherwise keep it,
+        # this pacer and all they hold in a reference cycle for the garbage collector.
+        self._write, self._interval, self.watcher = _closed, _no_pause, None
         remaining = self._limited_until - asyncio.get_running_loop().time()
         if remaining > 0:
             await asyncio.sleep(remaining)
@@ -91,3 +94,11 @@ class Pacer:
             except Exception as error:  # an interim edit may fail; the final write matters
                 log.warning("an interim edit failed: %s", type(error).__name__)
             await self._pause(self._interval())
+
+
+async def _closed(_text: str) -> None:
+    """A closed pacer's write: nothing is sent after close."""
+
+
+def _no_pause() -> float:
+    return 0.0

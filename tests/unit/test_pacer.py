@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
+import weakref
 
 from bot.slack.budget import Deferred
 from bot.slack.calls import RateLimited
@@ -125,3 +127,39 @@ async def test_a_text_offered_as_a_function_is_made_only_when_it_is_sent() -> No
     await pacer.close()
     assert written == ["step 0", "step 3"]
     assert made == [0, 3]  # the offers between two edits cost nothing
+
+
+class Owner:
+    """What owns a pacer in the bot (a delivery, an answer's progress): its own method
+    writes, so the two refer to each other."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.wrote = asyncio.Event()
+        self.pacer = Pacer(self.write, self.pause)
+
+    async def write(self, text: str) -> None:
+        self.sent.append(text)
+        self.wrote.set()
+
+    def pause(self) -> float:
+        return 0.01
+
+
+async def test_a_closed_pacer_lets_its_owner_go_without_the_garbage_collector() -> None:
+    owner = Owner()
+    owner.pacer.offer("text")
+    await asyncio.wait_for(owner.wrote.wait(), 5)  # the first text goes at once
+    await owner.pacer.close()
+    assert owner.sent == ["text"]
+    owner.pacer.offer("after close")  # nothing more is sent
+    await asyncio.sleep(0.02)
+    assert owner.sent == ["text"]
+
+    gone = weakref.ref(owner)
+    gc.disable()  # only reference counting may free it
+    try:
+        del owner
+        assert gone() is None
+    finally:
+        gc.enable()
