@@ -16,7 +16,7 @@ class ShownText(Protocol):
 
     async def showing(self, text: str) -> None: ...
 
-    def placed(self) -> None:
+    async def placed(self) -> None:
         """The answer's message has just appeared: where it is must be kept too."""
 
 

@@ -2,8 +2,8 @@
 
 Written with the Slack edits, never per delta: before each new text of the
 answer goes to Slack, that text and the sequence number of the event it came
-from are kept (and at once when the response gets its id or the answer its
-message), so what is kept is never behind what people see. A successor —
+from are kept (and at once when the response gets its id); the first text is
+kept with where the answer's message is, as soon as it is posted. A successor —
 after a crash, a deploy, or on another worker — resumes the response's stream
 after that sequence number and finishes the same Slack message, with no text
 lost or repeated.
@@ -86,15 +86,17 @@ class Progress:
         self._closing = False
 
     async def showing(self, text: str) -> None:
-        """The delivery is about to send `text`: kept first, as what a successor starts from."""
+        """The delivery is about to send `text`: kept first, as what a successor starts from;
+        the text of a message about to be posted is kept with its place, once it is."""
         if text == self.answer.text and not self._closing:
             self._shown = (self.sequence, self.answer)
-            await self.keep()
+            if self._delivery.place():
+                await self.keep()
 
-    def placed(self) -> None:
-        """The answer's message appeared (posted with its first text): kept soon, so a
-        successor finishes that message instead of posting another."""
-        self._write()
+    async def placed(self) -> None:
+        """The answer's message appeared (posted with its first text): kept at once with
+        that text, so a successor finishes that message instead of posting another."""
+        await self.keep()
 
     def _write(self) -> None:
         self._dirty.set()

@@ -164,10 +164,10 @@ class NativeDelivery:
             self._allowance.made()
         self._placeholding = placeholder
 
-    def _placed(self) -> None:
+    async def _placed(self) -> None:
         watcher = self._pacer.watcher if self._pacer is not None else None
         if watcher is not None:
-            watcher.placed()  # a successor finishes this message
+            await watcher.placed()  # a successor finishes this message
 
     async def _start_stream(self, text: str) -> None:
         chunks: list[dict[str, Any]] = []
@@ -193,13 +193,13 @@ class NativeDelivery:
             placeholder = text or f"_{notices.THINKING}_"
             self._ts = await self._writer.post(placeholder, must=True, actions=self._stop)
             self._called(placeholder=not text)
-            self._placed()
+            await self._placed()
             return
         self._ts = str(response["ts"])
         self._appended = text
         self._cards.sent(cards)
         self._called(placeholder=not text and not cards)
-        self._placed()
+        await self._placed()
 
     async def _append(self, text: str) -> str | None:
         """Send what `text` adds; returns what the message shows now."""

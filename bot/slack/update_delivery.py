@@ -166,7 +166,7 @@ class UpdateDelivery:
                 return
         watcher = self._pacer.watcher if self._pacer is not None else None
         if watcher is not None:
-            watcher.placed()  # a successor finishes this message
+            await watcher.placed()  # a successor finishes this message
         self._wrote(text)
 
     def _wrote(self, text: str) -> None:

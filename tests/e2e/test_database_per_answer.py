@@ -64,18 +64,22 @@ def transactions(store: Store) -> Iterator[list[list[str]]]:
 
 
 @pytest.mark.parametrize("budgets", [False, True])
+# The answer's message appears while its words still come (as models stream), or only
+# once they all came (a very quick answer): five either way.
+@pytest.mark.parametrize("delay", [0.01, 0.0])
 async def test_a_short_answer_takes_five_transactions_however_many_deltas_stream(
     start_bot: StartBot,
     slack: SlackSender,
     fake_slack: FakeSlack,
     fake_model: FakeModel,
     budgets: bool,
+    delay: float,
 ) -> None:
     limits = {"BOT_USER_DAILY_TOKENS": 1_000_000} if budgets else {}
     bot = await start_bot(BOT_STREAM_MODE="update", BOT_UPDATE_INTERVAL=5.0, **limits)
     words = [f"word{n} " for n in range(40)]
     for channel in ("C1", "C2"):
-        fake_model.enqueue(answer("".join(words), chunks=words))
+        fake_model.enqueue(answer("".join(words), chunks=words, delay=delay))
         top = mention("<@UBOT> tell me", channel=channel)
         with transactions(store_of(bot)) as kept:
             await slack.event(bot, top)
@@ -83,8 +87,8 @@ async def test_a_short_answer_takes_five_transactions_however_many_deltas_stream
         assert message.visible.startswith("word0 word1")
         # Accepted (claimed with its turn) · started (the thread's state, the channel's
         # settings and, with budgets, the day's tokens) · the response id kept · the
-        # first text kept · done: the turn recorded, its tokens counted, the answer
-        # forgotten. Never one per delta.
+        # first text kept with where its message is · done: the turn recorded, its
+        # tokens counted, the answer forgotten. Never one per delta.
         assert len(kept) <= 5, kept
         assert sum(len(t) for t in kept) <= 10 + budgets, kept
         [start] = [t for t in kept if any("FROM channel_settings" in s for s in t)]
