@@ -319,7 +319,8 @@ class Conversation:
         notice = outcome.notice
         if restarted and code == TOO_LONG and notice is None:
             notice = notices.STARTED_OVER
-        await self._conclude(turn, delivery, outcome, with_files_note(about, notice), about)
+        notice = with_files_note(about, notice)
+        await self._conclude(turn, delivery, outcome, notice, progress)
 
     async def _continue(self, turn: Turn, delivery: Delivery, row: LiveRow) -> None:
         """Resume a background response's stream after the last sequence number kept."""
@@ -327,6 +328,8 @@ class Conversation:
         kept: tuple[str, ...] = ("head", "heard", "started_at", "background", "model", "json")
         kept += ("files_note", "round", "ran", "calls", "usage", "mcp")
         about: dict[str, Any] = {k: row.progress.get(k) for k in kept}
+        if "files_put" in row.progress:  # put in the thread already: not again
+            about["files_put"] = row.progress["files_put"]
         await delivery.start()
         with self._watching(turn) as stop:
             start = answer_from(row.progress, row.response_id)
@@ -354,7 +357,8 @@ class Conversation:
             # The response is gone (expired, or never kept): what was shown stays.
             log.warning("could not resume an answer: %s", type(outcome.error).__name__)
             notice = notices.INTERRUPTED
-        await self._conclude(turn, delivery, outcome, with_files_note(about, notice), about)
+        notice = with_files_note(about, notice)
+        await self._conclude(turn, delivery, outcome, notice, progress)
 
     def _progress(self, turn: Turn, delivery: Delivery, about: dict[str, Any]) -> Progress:
         about.setdefault("background", self._background)
@@ -377,10 +381,11 @@ class Conversation:
         delivery: Delivery,
         outcome: Outcome,
         notice: str | None,
-        about: dict[str, Any],
+        progress: Progress,
     ) -> None:
         """Write the final text, then keep the turn (the chain moves)."""
         answer, waiting, approvals = outcome.answer, outcome.waiting, self._approvals
+        about = progress.about
         if waiting is not None and approvals is not None:
             # Kept before the answer lets go of its lease: it must outlive a restart.
             await approvals.keep(turn, answer.response_id, waiting)
@@ -392,9 +397,7 @@ class Conversation:
         text = with_sources(answer)
         if about.get("json") and answer.text and not answer.refusal:
             text = as_code_block(answer.text)
-        files = made_files(answer)
-        if files:  # beside the answer before its final text, once (see files_out)
-            notice = joined(notice, await put_in_thread(files, delivery, self._model))
+        notice = joined(notice, await self._put_files(answer, delivery, progress))
         final = Final(text, notice, feedback_id)
         record = None if turn.one_off else record_of(turn, outcome, about)
         await self._deliver(turn.key, delivery, final, record)
@@ -415,6 +418,23 @@ class Conversation:
             answer.usage.total_tokens if answer.usage else "?",  # the last response's
             about.get("head") is not None,
         )
+
+    async def _put_files(
+        self, answer: Answer, delivery: Delivery, progress: Progress
+    ) -> str | None:
+        """The files the model made, into the thread beside the answer before its final
+        text, once (see files_out): kept as done, so a successor after a crash does not
+        put them there again. The note on those that could not be, if any."""
+        about = progress.about
+        if "files_put" in about:
+            return about["files_put"] or None
+        files = made_files(answer)
+        if not files:
+            return None
+        note = await put_in_thread(files, delivery, self._model)
+        about["files_put"] = note or ""
+        await progress.keep()
+        return note
 
     async def _deliver(
         self, key: str, delivery: Delivery, final: Final, record: TurnRecord | None = None

@@ -11,6 +11,7 @@ from bot.conversation import notices
 from tests.e2e.conftest import StartProcess
 from tests.e2e.harness import SlackSender
 from tests.e2e.payloads import mention
+from tests.fakes.citation_streams import image_answer, tiny_png
 from tests.fakes.responses_api import FakeModel, Script, answer
 from tests.fakes.slack_api import FakeSlack, Message
 from tests.support.process import BotProcess
@@ -110,3 +111,27 @@ async def test_a_deploy_with_a_backlog_answers_every_acknowledged_message(
     # The answer under way was resumed; the waiting ones were asked once each.
     assert len(fake_model.requests) == 4
     assert [r for r, _ in fake_model.resumed] == [scripts[0][0].response_id]
+
+
+async def test_a_bot_killed_after_it_put_a_file_in_the_thread_does_not_put_it_there_twice(
+    bot_process: StartProcess, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
+    # One interim call at most (the first), so the first chat.update is the final write,
+    # which Slack carries out but answers too late: the bot is killed while it waits.
+    first = await bot_process(BOT_UPDATE_INTERVAL="30")
+    fake_slack.lose_answer("chat.update", late=60)
+    top = mention("<@UBOT> draw a red square")
+    assert (await slack.event(first, top)).status == 200
+    await fake_slack.wait_for(lambda: bool(fake_slack.calls_to("chat.update")), what="the write")
+    assert len(fake_slack.thread_files("C1", top["ts"])) == 1
+    assert await first.signal(signal.SIGKILL) == -signal.SIGKILL
+
+    await bot_process(BOT_UPDATE_INTERVAL="30")  # resumes the answer, and writes it again
+    await fake_slack.wait_for(
+        lambda: len([c for c in fake_slack.calls_to("chat.update") if c.ok]) >= 2,
+        what="the final write of the next start",
+    )
+    [message] = fake_slack.thread_messages("C1", top["ts"])
+    assert message.visible == "Here is a red square."
+    assert len(fake_slack.thread_files("C1", top["ts"])) == 1
