@@ -309,18 +309,24 @@ async def test_the_console_lists_the_sources_and_saves_the_image(
     assert f"[file: {saved}]" in out
 
 
+async def a_red_square_lands_with_its_image(
+    bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
+) -> None:
+    """Ask for a drawing: its answer lands, with the image in the thread once."""
+    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
+    event = mention("<@UBOT> draw a red square")
+    await slack.event(bot, event)
+    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
+    assert message.visible == "Here is a red square."
+    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+
+
 async def test_an_upload_slack_rate_limits_is_waited_out_and_lands_once(
     bot: BotHandle, slack: SlackSender, fake_slack: FakeSlack, fake_model: FakeModel
 ) -> None:
     fake_slack.rate_limit("files.getUploadURLExternal", retry_after=0)
     fake_slack.rate_limit("files.completeUploadExternal", retry_after=0)
-    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
-    event = mention("<@UBOT> draw a red square")
-    await slack.event(bot, event)
-    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
-
-    assert message.visible == "Here is a red square."
-    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+    await a_red_square_lands_with_its_image(bot, slack, fake_slack, fake_model)
     assert [c.outcome for c in fake_slack.calls_to("files.completeUploadExternal")] == [
         "ratelimited",
         "ok",
@@ -333,13 +339,7 @@ async def test_an_upload_slack_cannot_take_for_a_moment_is_tried_again_and_lands
     # Slack says it cannot do it now (not done, try again): the file is not lost.
     fake_slack.fail("files.getUploadURLExternal", "service_unavailable", times=2)
     fake_slack.fail("files.completeUploadExternal", "request_timeout")
-    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
-    event = mention("<@UBOT> draw a red square")
-    await slack.event(bot, event)
-    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
-
-    assert message.visible == "Here is a red square."
-    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+    await a_red_square_lands_with_its_image(bot, slack, fake_slack, fake_model)
     assert [c.outcome for c in fake_slack.calls_to("files.completeUploadExternal")] == [
         "request_timeout",
         "ok",
@@ -354,11 +354,5 @@ async def test_an_upload_whose_connection_cannot_be_made_is_tried_again(
         port = closed.getsockname()[1]
     nowhere = {"ok": True, "upload_url": f"http://127.0.0.1:{port}/upload", "file_id": "F0"}
     fake_slack.inject("files.getUploadURLExternal", body=nowhere)
-    fake_model.enqueue(image_answer("Here is a red square.", tiny_png()))
-    event = mention("<@UBOT> draw a red square")
-    await slack.event(bot, event)
-    [message] = await answer_in(bot, fake_slack, "C1", event["ts"])
-
-    assert message.visible == "Here is a red square."
-    assert len(fake_slack.thread_files("C1", event["ts"])) == 1
+    await a_red_square_lands_with_its_image(bot, slack, fake_slack, fake_model)
     assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 2
